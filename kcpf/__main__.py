@@ -1,0 +1,5 @@
+import sys
+
+from kcpf.cli import main
+
+sys.exit(main())

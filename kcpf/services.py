@@ -1,0 +1,305 @@
+"""The framework's use cases: what the CLI, the bot and later the reports call. Pure: the register and the
+clock are ports handed in by the composition root."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from kcpf.assessment import Answer, Assessment, Suggestion, assess, suggest
+from kcpf.calendar import Period
+from kcpf.due import Obligation, obligations
+from kcpf.errors import Conflict, InvalidInput
+from kcpf.framework import FrameworkVersion, framework_version
+from kcpf.governance import AreaAnswer, GovernanceReview, applicable_areas, review_governance
+from kcpf.lifecycle import Action, Actor, check_permitted, check_transition, decision_status
+from kcpf.model import Arrangement, ArrangementType, Council, Officer, Status
+from kcpf.monitoring import AnnualReview, Kpi, MonitoringUpdate, Rag, Risk, prepare_update
+from kcpf.ports import Clock, Register
+from kcpf.records import Record, SmtDecision
+
+# Fields an officer may change with `edit`; status, reference and version move only through the lifecycle.
+EDITABLE_FIELDS = frozenset(
+    f.name
+    for f in dataclasses.fields(Arrangement)
+    if f.name not in {"status", "key_since", "reference", "version", "source", "responsible_officer"}
+)
+
+
+@dataclass(frozen=True)
+class ArrangementFile:
+    """An arrangement with everything recorded about it, for `show` and exports."""
+
+    arrangement: Arrangement
+    assessments: tuple[Assessment, ...]
+    decisions: tuple[SmtDecision, ...]
+    governance_reviews: tuple[GovernanceReview, ...]
+    updates: tuple[MonitoringUpdate, ...]
+
+    @property
+    def latest_assessment(self) -> Assessment | None:
+        return self.assessments[-1] if self.assessments else None
+
+    @property
+    def latest_governance(self) -> GovernanceReview | None:
+        return self.governance_reviews[-1] if self.governance_reviews else None
+
+
+class Framework:
+    """The Key Contracts and Partnerships Framework, applied to one register."""
+
+    def __init__(self, register: Register, clock: Clock, framework: FrameworkVersion) -> None:
+        self.register = register
+        self.clock = clock
+        self.rules = framework
+
+    # Identifying (step 1) and keeping the record right.
+
+    def identify(
+        self,
+        actor: Actor,
+        *,
+        title: str,
+        type: ArrangementType,
+        council: Council,
+        partner: str,
+        responsible_officer: Officer | None = None,
+        **details: Any,
+    ) -> Arrangement:
+        """Record a new contract or partnership. The officer is its responsible officer unless they name
+        another."""
+        check_permitted(actor, Action.IDENTIFY)
+        unknown = set(details) - EDITABLE_FIELDS
+        if unknown:
+            raise InvalidInput(f"Unknown details: {', '.join(sorted(unknown))}.")
+        officer = responsible_officer or Officer(actor.email, actor.name)
+        arrangement = Arrangement(
+            title=title.strip(),
+            type=type,
+            council=council,
+            partner=partner.strip(),
+            responsible_officer=officer,
+            **details,
+        )
+        return self._save(arrangement, Action.IDENTIFY, actor)
+
+    def edit(
+        self, actor: Actor, reference: str, *, expected_version: int | None = None, **changes: Any
+    ) -> Arrangement:
+        unknown = set(changes) - EDITABLE_FIELDS
+        if unknown:
+            raise InvalidInput(f"These cannot be edited directly: {', '.join(sorted(unknown))}.")
+        current = self._current(reference, expected_version)
+        check_permitted(actor, Action.EDIT, current)
+        check_transition(Action.EDIT, current)
+        return self._save(dataclasses.replace(current, **changes), Action.EDIT, actor)
+
+    def assign_officer(
+        self, actor: Actor, reference: str, officer: Officer, *, expected_version: int | None = None
+    ) -> Arrangement:
+        current = self._current(reference, expected_version)
+        check_permitted(actor, Action.ASSIGN_OFFICER, current)
+        check_transition(Action.ASSIGN_OFFICER, current)
+        return self._save(
+            dataclasses.replace(current, responsible_officer=officer), Action.ASSIGN_OFFICER, actor
+        )
+
+    # Assessing (step 2) and proposing to SMT (step 3).
+
+    def suggestions(self, reference: str) -> dict[str, Suggestion]:
+        return suggest(self.rules, self.register.get(reference))
+
+    def assess(
+        self,
+        actor: Actor,
+        reference: str,
+        answers: Mapping[str, Answer],
+        *,
+        expected_version: int | None = None,
+    ) -> tuple[Arrangement, Assessment]:
+        current = self._current(reference, expected_version)
+        check_permitted(actor, Action.ASSESS, current)
+        check_transition(Action.ASSESS, current)
+        assessment = assess(self.rules, current, answers, by=actor.email, at=self.clock.now())
+        saved = self._save(
+            dataclasses.replace(current, status=Status.ASSESSED), Action.ASSESS, actor, records=[assessment]
+        )
+        return saved, assessment
+
+    def propose(self, actor: Actor, reference: str, *, expected_version: int | None = None) -> Arrangement:
+        current = self._current(reference, expected_version)
+        check_permitted(actor, Action.PROPOSE, current)
+        check_transition(Action.PROPOSE, current)
+        latest = self.register.assessments(reference)
+        if not latest or latest[-1].framework_version != self.rules.version:
+            raise InvalidInput(
+                f"{reference} needs an assessment against the current criteria (framework "
+                f"{self.rules.version}) before it goes to SMT."
+            )
+        if not latest[-1].is_key:
+            raise InvalidInput(
+                f"{reference} is not key on its assessment ({latest[-1].explanation}), so there is nothing "
+                "to propose to SMT."
+            )
+        return self._save(dataclasses.replace(current, status=Status.PROPOSED), Action.PROPOSE, actor)
+
+    def decide(
+        self,
+        actor: Actor,
+        reference: str,
+        decision: Status,
+        *,
+        note: str = "",
+        expected_version: int | None = None,
+    ) -> tuple[Arrangement, SmtDecision]:
+        current = self._current(reference, expected_version)
+        check_permitted(actor, Action.DECIDE, current)
+        check_transition(Action.DECIDE, current)
+        status = decision_status(decision)
+        now = self.clock.now()
+        record = SmtDecision(reference, status, actor.email, now, note.strip())
+        key_since = now.date() if status is Status.KEY else current.key_since
+        after = dataclasses.replace(current, status=status, key_since=key_since)
+        return self._save(after, Action.DECIDE, actor, records=[record]), record
+
+    # Governance (step 4).
+
+    def governance_areas(self, reference: str) -> tuple[str, ...]:
+        return tuple(a.key for a in applicable_areas(self.rules, self.register.get(reference)))
+
+    def record_governance(
+        self,
+        actor: Actor,
+        reference: str,
+        answers: Mapping[str, AreaAnswer],
+        *,
+        expected_version: int | None = None,
+    ) -> tuple[Arrangement, GovernanceReview]:
+        current = self._current(reference, expected_version)
+        check_permitted(actor, Action.GOVERNANCE, current)
+        check_transition(Action.GOVERNANCE, current)
+        review = review_governance(self.rules, current, answers, by=actor.email, at=self.clock.now())
+        status = Status.GOVERNANCE_IN_PLACE if current.status is Status.KEY else current.status
+        saved = self._save(
+            dataclasses.replace(current, status=status), Action.GOVERNANCE, actor, records=[review]
+        )
+        return saved, review
+
+    # Monitoring (step 5).
+
+    def submit_update(
+        self,
+        actor: Actor,
+        reference: str,
+        period: Period,
+        *,
+        performance: Rag | None,
+        kpis: Sequence[Kpi] = (),
+        achievements: str = "",
+        issues_to_escalate: str = "",
+        risks: Sequence[Risk] = (),
+        financial_stability: Risk,
+        new_arrangements_identified: str = "",
+        annual: AnnualReview | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[Arrangement, MonitoringUpdate]:
+        current = self._current(reference, expected_version)
+        check_permitted(actor, Action.UPDATE, current)
+        check_transition(Action.UPDATE, current)
+        if self.register.monitoring_updates(reference, period=period.label):
+            raise InvalidInput(f"{reference} already has its {period.label} update.")
+        update = prepare_update(
+            current,
+            period,
+            performance=performance,
+            kpis=kpis,
+            achievements=achievements,
+            issues_to_escalate=issues_to_escalate,
+            risks=risks,
+            financial_stability=financial_stability,
+            new_arrangements_identified=new_arrangements_identified,
+            annual=annual,
+            by=actor.email,
+            at=self.clock.now(),
+        )
+        saved = self._save(
+            dataclasses.replace(current, status=Status.MONITORING), Action.UPDATE, actor, records=[update]
+        )
+        return saved, update
+
+    def end(self, actor: Actor, reference: str, *, expected_version: int | None = None) -> Arrangement:
+        current = self._current(reference, expected_version)
+        check_permitted(actor, Action.END, current)
+        check_transition(Action.END, current)
+        return self._save(dataclasses.replace(current, status=Status.ENDED), Action.END, actor)
+
+    # Reading.
+
+    def file(self, reference: str) -> ArrangementFile:
+        return ArrangementFile(
+            self.register.get(reference),
+            tuple(self.register.assessments(reference)),
+            tuple(self.register.decisions(reference)),
+            tuple(self.register.governance_reviews(reference)),
+            tuple(self.register.monitoring_updates(reference)),
+        )
+
+    def files(self, arrangements: Sequence[Arrangement]) -> list[ArrangementFile]:
+        """Files for many arrangements from one read of each record kind (not one per arrangement)."""
+        wanted = {a.reference for a in arrangements}
+        grouped: dict[str | None, dict[str, list[Any]]] = {ref: {} for ref in wanted}
+        kinds: dict[str, Sequence[Any]] = {
+            "assessments": self.register.assessments(),
+            "decisions": self.register.decisions(),
+            "governance": self.register.governance_reviews(),
+            "updates": self.register.monitoring_updates(),
+        }
+        for kind, records in kinds.items():
+            for record in records:
+                if record.reference in grouped:
+                    grouped[record.reference].setdefault(kind, []).append(record)
+        return [
+            ArrangementFile(
+                a,
+                tuple(grouped[a.reference].get("assessments", ())),
+                tuple(grouped[a.reference].get("decisions", ())),
+                tuple(grouped[a.reference].get("governance", ())),
+                tuple(grouped[a.reference].get("updates", ())),
+            )
+            for a in arrangements
+        ]
+
+    def due(self, on: date, *, officer: str | None = None) -> list[Obligation]:
+        arrangements = self.register.arrangements(officer=officer)
+        submitted: dict[str, list[str]] = {}
+        for update in self.register.monitoring_updates():
+            submitted.setdefault(update.reference, []).append(update.period)
+        latest: dict[str, GovernanceReview] = {}
+        for review in self.register.governance_reviews():
+            latest[review.reference] = review
+        return obligations(self.rules, arrangements, submitted, latest, on)
+
+    def assessment_rules(self, assessment: Assessment) -> FrameworkVersion:
+        """The framework version an assessment was made under (it may be older than the current one)."""
+        return framework_version(assessment.framework_version)
+
+    # Internals.
+
+    def _current(self, reference: str, expected_version: int | None) -> Arrangement:
+        current = self.register.get(reference)
+        if expected_version is not None and current.version != expected_version:
+            raise Conflict(
+                f"{reference} was changed by someone else after you opened it, so nothing was saved. "
+                "Have a look at it again and repeat your change."
+            )
+        return current
+
+    def _save(
+        self, arrangement: Arrangement, action: Action, actor: Actor, *, records: Sequence[Record] = ()
+    ) -> Arrangement:
+        return self.register.save(
+            arrangement, action=action.value, actor=actor.email, at=self.clock.now(), records=records
+        )

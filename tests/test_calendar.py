@@ -1,0 +1,75 @@
+"""The monitoring calendar: UK financial years, half-years and their deadlines."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kcpf.calendar import FinancialYear, Period, last_ended_period
+from kcpf.errors import InvalidInput
+from kcpf.framework import FRAMEWORK_2025
+
+RULES = FRAMEWORK_2025.monitoring
+
+
+@pytest.mark.parametrize(
+    ("day", "year"),
+    [
+        (date(2026, 4, 1), "2026/27"),
+        (date(2026, 3, 31), "2025/26"),
+        (date(2027, 1, 1), "2026/27"),
+        (date(1999, 12, 31), "1999/00"),
+    ],
+)
+def test_financial_year_runs_april_to_march(day: date, year: str) -> None:
+    assert FinancialYear.containing(day).label == year
+
+
+def test_financial_year_parse() -> None:
+    assert FinancialYear.parse("2026/27") == FinancialYear(2026)
+    assert FinancialYear.parse("2026-2027") == FinancialYear(2026)
+    with pytest.raises(InvalidInput, match="the second year must follow the first, as in 2026/27"):
+        FinancialYear.parse("2026/28")
+    with pytest.raises(InvalidInput, match="Write it like 2026/27"):
+        FinancialYear.parse("next year")
+
+
+def test_half_years() -> None:
+    h1 = Period.parse("2026/27-H1")
+    assert (h1.start, h1.end) == (date(2026, 4, 1), date(2026, 9, 30))
+    h2 = Period.parse("2026/27-h2")
+    assert (h2.start, h2.end) == (date(2026, 10, 1), date(2027, 3, 31))
+    assert h2.is_annual
+    assert not h1.is_annual
+    assert h1.next == h2
+    assert h2.previous == h1
+    assert h1.previous.label == "2025/26-H2"
+    with pytest.raises(InvalidInput, match="2026/27-H1"):
+        Period.parse("2026/27-H3")
+
+
+def test_default_deadlines_and_configured_ones() -> None:
+    assert Period.parse("2026/27-H1").due_date(RULES) == date(2026, 10, 31)
+    assert Period.parse("2026/27-H2").due_date(RULES) == date(2027, 4, 30)
+    earlier = dataclasses.replace(RULES, h1_update_due=(10, 15), h2_update_due=(5, 31))
+    assert Period.parse("2026/27-H1").due_date(earlier) == date(2026, 10, 15)
+    assert Period.parse("2026/27-H2").due_date(earlier) == date(2027, 5, 31)
+
+
+def test_last_ended_period() -> None:
+    assert last_ended_period(date(2026, 10, 15)).label == "2026/27-H1"
+    assert last_ended_period(date(2026, 9, 30)).label == "2025/26-H2"
+    assert last_ended_period(date(2026, 4, 1)).label == "2025/26-H2"
+
+
+@given(st.dates(min_value=date(1950, 1, 1), max_value=date(2150, 12, 31)))
+def test_every_day_is_in_exactly_one_half_year(day: date) -> None:
+    period = Period.containing(day)
+    assert period.start <= day <= period.end
+    assert (period.next.start - period.end).days == 1
+    assert Period.parse(period.label) == period
+    assert last_ended_period(day).end < day
