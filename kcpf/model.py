@@ -54,8 +54,8 @@ class Council(StrEnum):
         return "Executive Cabinet" if self is Council.CHORLEY else "Cabinet"
 
     def covers(self, council: Council) -> bool:
-        """A shared arrangement belongs to both councils' registers."""
-        return self is council or self is Council.SHARED or council is Council.SHARED
+        """Whether an arrangement of this council is in `council`'s register: shared ones are in both."""
+        return self is council or self is Council.SHARED
 
     @classmethod
     def parse(cls, text: str) -> Council:

@@ -7,6 +7,7 @@ so every store (SQLite, SharePoint, JSON export) writes the same shape.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass
@@ -83,8 +84,7 @@ def _convert(hint: Any, data: Any) -> Any:
         return frozenset(_convert(typing.get_args(hint)[0], item) for item in data)
     if isinstance(hint, type):
         if dataclasses.is_dataclass(hint):
-            hints = typing.get_type_hints(hint)
-            known = {f.name for f in dataclasses.fields(hint) if f.init}
+            hints, known = _init_hints(hint)
             return hint(**{k: _convert(hints[k], v) for k, v in data.items() if k in known})
         if issubclass(hint, Enum):
             return hint(data)
@@ -95,6 +95,12 @@ def _convert(hint: Any, data: Any) -> Any:
         if hint is date:
             return date.fromisoformat(data)
     return data
+
+
+@functools.cache
+def _init_hints(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """Resolving type hints is slow; a dataclass's never change."""
+    return typing.get_type_hints(cls), frozenset(f.name for f in dataclasses.fields(cls) if f.init)
 
 
 def _text(value: Any) -> str:
