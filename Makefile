@@ -26,6 +26,7 @@ run: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # pytest exits 5 when it collects no tests: that is a failure, never a pass.

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import types
 import typing
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,10 +49,17 @@ Record = Assessment | SmtDecision | GovernanceReview | MonitoringUpdate
 T = TypeVar("T")
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_data(value: Any) -> Any:
     """Plain data: dataclasses become dicts, Decimals exact strings, dates ISO strings, enums their value."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    cls = type(value)
+    if cls in _PLAIN:
+        return value
+    names = _field_names(cls)
+    if names:
+        return {name: to_data(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
@@ -65,42 +73,66 @@ def to_data(value: Any) -> Any:
 
 def from_data(cls: type[T], data: Any) -> T:
     """The inverse of `to_data` for a dataclass type."""
-    return typing.cast(T, _convert(cls, data))
+    convert: Convert = _converter(typing.cast(Hashable, cls))
+    return typing.cast(T, convert(data))
 
 
-def _convert(hint: Any, data: Any) -> Any:
-    if data is None:
-        return None
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _convert(options[0], data) if len(options) == 1 else data
-    if origin is tuple:
-        args = typing.get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], item) for item in data)
-        return tuple(_convert(a, item) for a, item in zip(args, data, strict=True))
-    if origin is frozenset:
-        return frozenset(_convert(typing.get_args(hint)[0], item) for item in data)
-    if isinstance(hint, type):
-        if dataclasses.is_dataclass(hint):
-            hints, known = _init_hints(hint)
-            return hint(**{k: _convert(hints[k], v) for k, v in data.items() if k in known})
-        if issubclass(hint, Enum):
-            return hint(data)
-        if hint is Decimal:
-            return Decimal(str(data))
-        if hint is datetime:
-            return datetime.fromisoformat(data)
-        if hint is date:
-            return date.fromisoformat(data)
-    return data
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else ()
+        _FIELD_NAMES[cls] = names
+    return names
+
+
+Convert = Callable[[Any], Any]
 
 
 @functools.cache
-def _init_hints(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
-    """Resolving type hints is slow; a dataclass's never change."""
-    return typing.get_type_hints(cls), frozenset(f.name for f in dataclasses.fields(cls) if f.init)
+def _converter(hint: Any) -> Convert:
+    """A function that rebuilds a value of type `hint` from plain data; built once per type, since resolving
+    type hints is slow and a dataclass's never change."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        return _optional(_converter(options[0])) if len(options) == 1 else _same
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _converter(args[0])
+            return _optional(lambda data: tuple(item(x) for x in data))
+        items = tuple(_converter(a) for a in args)
+        return _optional(lambda data: tuple(c(x) for c, x in zip(items, data, strict=True)))
+    if origin is frozenset:
+        item = _converter(args[0])
+        return _optional(lambda data: frozenset(item(x) for x in data))
+    if not isinstance(hint, type):
+        return _same
+    if dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        fields = {f.name: _converter(hints[f.name]) for f in dataclasses.fields(hint) if f.init}
+        built = hint
+        return _optional(lambda data: built(**{k: fields[k](v) for k, v in data.items() if k in fields}))
+    if issubclass(hint, Enum):
+        return _optional(hint)
+    if hint is Decimal:
+        return _optional(lambda data: Decimal(str(data)))
+    if hint is datetime:
+        return _optional(datetime.fromisoformat)
+    if hint is date:
+        return _optional(date.fromisoformat)
+    return _same
+
+
+def _same(data: Any) -> Any:
+    return data
+
+
+def _optional(convert: Convert) -> Convert:
+    return lambda data: None if data is None else convert(data)
 
 
 def _text(value: Any) -> str:
@@ -115,13 +147,16 @@ def _text(value: Any) -> str:
 def arrangement_changes(before: Arrangement | None, after: Arrangement) -> tuple[tuple[str, str, str], ...]:
     """What a write changed, field by field, for the audit log (the version counter is not a change)."""
     changes = []
-    for f in dataclasses.fields(Arrangement):
-        if f.name == "version":
+    for name in _field_names(Arrangement):
+        if name == "version":
             continue
-        old = _text(getattr(before, f.name)) if before is not None else ""
-        new = _text(getattr(after, f.name))
+        old_value = getattr(before, name) if before is not None else None
+        new_value = getattr(after, name)
+        if before is not None and old_value == new_value:
+            continue
+        old, new = _text(old_value), _text(new_value)
         if old != new:
-            changes.append((f.name, old, new))
+            changes.append((name, old, new))
     return tuple(changes)
 
 

@@ -20,6 +20,7 @@ from kcpf.model import Arrangement, ArrangementType, Council, Officer, Status
 from kcpf.monitoring import AnnualReview, Kpi, MonitoringUpdate, Rag, Risk, prepare_update
 from kcpf.ports import Clock, Register
 from kcpf.records import Record, SmtDecision
+from kcpf.transparency import ImportPlan, plan_import, validate_rows
 
 # Fields an officer may change with `edit`; status, reference and version move only through the lifecycle.
 EDITABLE_FIELDS = frozenset(
@@ -235,6 +236,29 @@ class Framework:
         check_permitted(actor, Action.END, current)
         check_transition(Action.END, current)
         return self._save(dataclasses.replace(current, status=Status.ENDED), Action.END, actor)
+
+    # Importing a council's published contract register.
+
+    def import_register(
+        self,
+        actor: Actor,
+        council: Council,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        *,
+        mapping: Mapping[str, str] | None = None,
+        skip_invalid: bool = False,
+    ) -> ImportPlan:
+        """Check every row, then add and update in one write; nothing is saved when the plan is blocked."""
+        check_permitted(actor, Action.IMPORT)
+        validated = validate_rows(headers, rows, council, mapping)
+        plan = plan_import(self.register.arrangements(), validated, skip_invalid=skip_invalid)
+        to_save = plan.arrangements_to_save()
+        if not plan.blocked and to_save:
+            self.register.save_many(
+                to_save, action=Action.IMPORT.value, actor=actor.email, at=self.clock.now()
+            )
+        return plan
 
     # Reading.
 

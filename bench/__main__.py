@@ -1,0 +1,13 @@
+"""Run every benchmark: `make bench` (or `python -m bench`)."""
+
+from __future__ import annotations
+
+from bench import import_export
+
+
+def main() -> None:
+    import_export.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""`kcpf`: the command line for T&P administrators and scripts. Exit codes: 0 ok, 2 bad input, 1 unexpected.
+
+This package is the entry point that wires adapters together; the rest of `kcpf/` stays pure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from connectors.transparency_csv import read_csv, write_csv
+from kcpf.assessment import Answer
+from kcpf.cli import show
+from kcpf.cli.compose import Application, application
+from kcpf.cli.settings import Settings, SettingsError
+from kcpf.errors import InvalidInput, KcpfError
+from kcpf.export import export_document
+from kcpf.model import Council, Officer, Status, parse_reference
+from kcpf.parsing import format_uk_date, parse_uk_date, split_answer
+from kcpf.transparency import export_table, parse_map_options
+
+log = logging.getLogger("kcpf")
+T = TypeVar("T")
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"kcpf: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kcpf", description="Key Contracts and Partnerships Framework: the register and its tools."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    register = commands.add_parser("register", help="the register of contracts and partnerships")
+    sub = register.add_subparsers(dest="register_command", required=True, parser_class=_Parser)
+
+    imp = sub.add_parser("import", help="import a council's published contract register (CSV)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--council", required=True, type=_council)
+    imp.add_argument("--skip-invalid", action="store_true", help="import the valid rows and list the others")
+    imp.add_argument(
+        "--map", action="append", default=[], metavar="COLUMN=FIELD", help="name a column's field"
+    )
+    imp.add_argument("--by", metavar="EMAIL", help="who is importing (default: KCPF_USER)")
+
+    lst = sub.add_parser("list", help="list contracts and partnerships")
+    lst.add_argument("--council", type=_council)
+    lst.add_argument("--status", type=_status)
+    lst.add_argument("--officer", metavar="EMAIL")
+
+    shw = sub.add_parser("show", help="everything recorded about one arrangement")
+    shw.add_argument("reference", type=_reference)
+
+    asg = sub.add_parser("assign", help="set the responsible officer")
+    asg.add_argument("reference", type=_reference)
+    asg.add_argument("--officer", required=True, metavar="EMAIL")
+    asg.add_argument("--name", default="")
+    asg.add_argument("--by", metavar="EMAIL", help="who is assigning (default: KCPF_USER)")
+
+    exp = sub.add_parser("export", help="export the register as CSV (Transparency Code layout) or JSON")
+    exp.add_argument("--format", required=True, choices=("csv", "json"))
+    exp.add_argument("--out", type=Path, help="file to write (default: standard output)")
+
+    assess = commands.add_parser("assess", help="record an assessment against the five criteria")
+    assess.add_argument("reference", type=_reference)
+    for criterion in ("financial", "priorities", "risk", "length", "resource"):
+        assess.add_argument(
+            f"--{criterion}",
+            required=True,
+            metavar="ANSWER",
+            help='yes or no, optionally with a reason: "yes, £250k a year"',
+        )
+    assess.add_argument("--by", metavar="EMAIL", help="who is assessing (default: KCPF_USER)")
+
+    due = commands.add_parser("due", help="what is due and overdue, by officer")
+    due.add_argument("--on", type=_date, help="the day to look from (default: today)")
+    due.add_argument("--officer", metavar="EMAIL")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as error:
+        print(f"kcpf: {error.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        with application(settings) as app:
+            _configure_logging(settings)
+            return _run(app, args)
+    except KcpfError as error:
+        print(f"kcpf: {error.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception:
+        incident = uuid.uuid4().hex[:8]
+        log.exception("unexpected error %s", incident)
+        print(
+            f"kcpf: something went wrong (incident {incident}); details are in {settings.log_path}.",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+
+
+def _run(app: Application, args: argparse.Namespace) -> int:
+    if args.command == "register":
+        return _REGISTER[args.register_command](app, args)
+    return _COMMANDS[args.command](app, args)
+
+
+def _register_import(app: Application, args: argparse.Namespace) -> int:
+    actor = app.actor(_actor_email(app, args.by))
+    headers, rows = read_csv(args.file)
+    plan = app.framework.import_register(
+        actor,
+        args.council,
+        headers,
+        rows,
+        mapping=parse_map_options(args.map),
+        skip_invalid=args.skip_invalid,
+    )
+    for problem in plan.problems:
+        print(problem, file=sys.stderr)
+    for note in plan.notes:
+        print(note)
+    if plan.blocked:
+        print(plan.summary(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    left_out = f" {len(plan.rows_not_imported)} rows with problems were left out." if plan.problems else ""
+    print(
+        f"Imported {args.file.name} for {args.council.label}: {len(plan.to_add)} added, "
+        f"{len(plan.to_update)} updated, {plan.unchanged} unchanged.{left_out}"
+    )
+    return EXIT_OK
+
+
+def _register_list(app: Application, args: argparse.Namespace) -> int:
+    arrangements = app.framework.register.arrangements(
+        council=args.council, status=args.status, officer=args.officer
+    )
+    print(show.arrangement_table(arrangements))
+    return EXIT_OK
+
+
+def _register_show(app: Application, args: argparse.Namespace) -> int:
+    print(show.arrangement_file(app.framework.file(args.reference), app.rules))
+    return EXIT_OK
+
+
+def _register_assign(app: Application, args: argparse.Namespace) -> int:
+    actor = app.actor(_actor_email(app, args.by))
+    saved = app.framework.assign_officer(actor, args.reference, Officer(args.officer, args.name))
+    assert saved.responsible_officer is not None
+    print(f"{saved.reference}: responsible officer is now {saved.responsible_officer.display}.")
+    return EXIT_OK
+
+
+def _register_export(app: Application, args: argparse.Namespace) -> int:
+    arrangements = app.framework.register.arrangements()
+    out = args.out
+    if args.format == "json":
+        document = export_document(app.framework.files(arrangements), app.rules, app.clock.now())
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            out.write_text(text, encoding="utf-8")
+    else:
+        headers, rows = export_table(arrangements)
+        write_csv(sys.stdout if out is None else out, headers, rows)
+    if out is not None:
+        print(f"Exported {len(arrangements)} contracts and partnerships to {out}.")
+    return EXIT_OK
+
+
+def _assess(app: Application, args: argparse.Namespace) -> int:
+    actor = app.actor(_actor_email(app, args.by))
+    answers: dict[str, Answer] = {}
+    for criterion in app.rules.criterion_keys:
+        try:
+            met, reason = split_answer(getattr(args, criterion))
+        except InvalidInput as error:
+            raise InvalidInput(f"--{criterion}: {error.message}", field=criterion) from None
+        answers[criterion] = Answer(met, reason)
+    saved, assessment = app.framework.assess(actor, args.reference, answers)
+    print(f"{saved.reference} {saved.title}: {assessment.explanation}.")
+    if assessment.is_key:
+        print("It can now be proposed to SMT as a key contract or partnership.")
+    return EXIT_OK
+
+
+def _due(app: Application, args: argparse.Namespace) -> int:
+    on = args.on or app.clock.now().date()
+    print(f"Due and overdue on {format_uk_date(on)}:")
+    print(show.obligations_text(app.framework.due(on, officer=args.officer)))
+    return EXIT_OK
+
+
+_REGISTER = {
+    "import": _register_import,
+    "list": _register_list,
+    "show": _register_show,
+    "assign": _register_assign,
+    "export": _register_export,
+}
+_COMMANDS = {"assess": _assess, "due": _due}
+
+
+def _actor_email(app: Application, given: str | None) -> str:
+    email = (given or app.settings.user).strip()
+    if not email:
+        raise InvalidInput("Say who is doing this with --by EMAIL (or set KCPF_USER).", field="by")
+    return email
+
+
+def _configure_logging(settings: Settings) -> None:
+    handler = logging.FileHandler(settings.log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+def _argument(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from one of our parsers: argparse then names the option in the message."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except InvalidInput as error:
+            raise argparse.ArgumentTypeError(error.message) from None
+
+    return convert
+
+
+_council = _argument(Council.parse)
+_status = _argument(Status.parse)
+_reference = _argument(parse_reference)
+_date = _argument(parse_uk_date)

@@ -1,0 +1,40 @@
+"""The composition root: the one place that builds adapters from settings and hands them to the core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from connectors.clock import SystemClock
+from connectors.sqlite_register import SqliteRegister
+from kcpf.cli.settings import Settings
+from kcpf.framework import FrameworkVersion
+from kcpf.lifecycle import Actor
+from kcpf.ports import Clock
+from kcpf.services import Framework
+
+
+@dataclass(frozen=True)
+class Application:
+    settings: Settings
+    framework: Framework
+    clock: Clock
+
+    @property
+    def rules(self) -> FrameworkVersion:
+        return self.framework.rules
+
+    def actor(self, email: str, name: str = "") -> Actor:
+        return self.settings.roles.actor(email, name)
+
+
+@contextmanager
+def application(settings: Settings) -> Iterator[Application]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    clock = SystemClock()
+    register = SqliteRegister(settings.register_path)
+    try:
+        yield Application(settings, Framework(register, clock, settings.framework()), clock)
+    finally:
+        register.close()

@@ -1,0 +1,124 @@
+"""Typed settings, read once at start-up from the environment. A missing or malformed setting stops start-up
+with a message that names it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from kcpf.errors import KcpfError
+from kcpf.framework import CURRENT_VERSION, VERSIONS, FrameworkVersion, framework_version
+from kcpf.lifecycle import RoleDirectory
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
+
+
+class SettingsError(KcpfError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    roles: RoleDirectory
+    user: str
+    framework_version: str
+    h1_update_due: tuple[int, int] | None
+    h2_update_due: tuple[int, int] | None
+
+    @property
+    def register_path(self) -> Path:
+        return self.data_dir / "register.sqlite3"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "kcpf.log"
+
+    def framework(self) -> FrameworkVersion:
+        """The framework version in force, with any locally configured update deadlines."""
+        base = framework_version(self.framework_version)
+        monitoring = dataclasses.replace(
+            base.monitoring,
+            h1_update_due=self.h1_update_due or base.monitoring.h1_update_due,
+            h2_update_due=self.h2_update_due or base.monitoring.h2_update_due,
+        )
+        return dataclasses.replace(base, monitoring=monitoring)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        version = env.get("KCPF_FRAMEWORK_VERSION", "").strip() or CURRENT_VERSION
+        if version not in VERSIONS:
+            raise SettingsError(
+                f"KCPF_FRAMEWORK_VERSION is “{version}”, which is not a framework version this release knows "
+                f"({', '.join(VERSIONS)})."
+            )
+        user = env.get("KCPF_USER", "").strip().lower()
+        if user and not _EMAIL.fullmatch(user):
+            raise SettingsError(f"KCPF_USER is “{user}”, which is not an email address.")
+        return cls(
+            data_dir=Path(env.get("KCPF_DATA_DIR", "").strip() or "./data"),
+            roles=RoleDirectory(
+                tp=_people(env, "KCPF_TP"), smt=_people(env, "KCPF_SMT"), viewers=_people(env, "KCPF_VIEWERS")
+            ),
+            user=user,
+            framework_version=version,
+            h1_update_due=_month_day(env, "KCPF_H1_UPDATE_DUE"),
+            h2_update_due=_month_day(env, "KCPF_H2_UPDATE_DUE"),
+        )
+
+
+_EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+")
+_OBJECT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _people(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """A comma-separated list of emails or Entra object ids."""
+    people = {p.strip().lower() for p in env.get(name, "").split(",") if p.strip()}
+    bad = sorted(p for p in people if not (_EMAIL.fullmatch(p) or _OBJECT_ID.fullmatch(p)))
+    if bad:
+        raise SettingsError(
+            f"{name} must be a comma-separated list of email addresses or Entra object ids; "
+            f"these are neither: {', '.join(bad)}."
+        )
+    return frozenset(people)
+
+
+def _month_day(env: Mapping[str, str], name: str) -> tuple[int, int] | None:
+    """A deadline such as “31 October”."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d{1,2})\s+([A-Za-z]+)", text)
+    month = _MONTHS.get(match.group(2).lower()) if match else None
+    if match is None or month is None or not 1 <= int(match.group(1)) <= 31:
+        raise SettingsError(f"{name} is “{text}”: write a day and a month, such as 31 October.")
+    day = int(match.group(1))
+    if day > (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
+        raise SettingsError(f"{name} is “{text}”, a day that does not exist.")
+    return (month, day)
