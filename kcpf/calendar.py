@@ -11,6 +11,7 @@ from datetime import date
 
 from kcpf.errors import InvalidInput
 from kcpf.framework import MonitoringRules
+from kcpf.model import Council
 
 
 @dataclass(frozen=True, order=True)
@@ -111,6 +112,28 @@ class Period:
                 field="period",
             )
         return cls(FinancialYear.parse(match.group(1)), int(match.group(2)))
+
+
+@dataclass(frozen=True)
+class AnnualUpdate:
+    """T&P's annual update to one council's executive on the year just ended, and the objectives set for
+    the current one."""
+
+    council: Council
+    year: FinancialYear
+    due: date
+
+    @property
+    def title(self) -> str:
+        return f"Annual update to {self.council.label}'s {self.council.executive} for {self.year.label}"
+
+
+def annual_update(council: Council, year: FinancialYear, rules: MonitoringRules) -> AnnualUpdate:
+    """Each council's executive (Chorley's Executive Cabinet, South Ribble's Cabinet) gets its own update."""
+    _ = council.executive  # a shared arrangement has no executive of its own: refuse early
+    month, day = rules.annual_update_due
+    after = year.end.year if month > year.end.month else year.end.year + 1
+    return AnnualUpdate(council, year, date(after, month, min(day, _months.monthrange(after, month)[1])))
 
 
 def last_ended_period(day: date) -> Period:

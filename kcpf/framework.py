@@ -65,10 +65,12 @@ class CorporatePriorities:
 
 @dataclass(frozen=True)
 class MonitoringRules:
-    """Deadlines and tolerances of the monitoring cycle, as (month, day) after each half-year ends."""
+    """Deadlines and tolerances of the monitoring cycle. Deadlines are (month, day) after the half-year or,
+    for the annual update to each council's executive, the financial year ends."""
 
     h1_update_due: tuple[int, int] = (10, 31)
     h2_update_due: tuple[int, int] = (4, 30)
+    annual_update_due: tuple[int, int] = (7, 31)
     due_soon_days: int = 28
     rag_amber_tolerance: Decimal = Decimal("0.05")
     periods_looked_back: int = 4
@@ -136,6 +138,34 @@ class FrameworkVersion:
             if chosen:
                 found.extend(chosen[-1].priorities)
         return tuple(found)
+
+
+def check_priorities(
+    framework: FrameworkVersion, council: Council, year_start: int, given: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The priorities named, in the council's own wording; anything else is refused with the list."""
+    known = framework.priorities_for(council, year_start)
+    by_key = {_priority_key(p): p for p in known}
+    chosen: list[str] = []
+    unknown: list[str] = []
+    for name in given:
+        match = by_key.get(_priority_key(name))
+        if match is None:
+            unknown.append(name.strip())
+        elif match not in chosen:
+            chosen.append(match)
+    if unknown:
+        year = f"{year_start}/{(year_start + 1) % 100:02d}"
+        raise InvalidInput(
+            f"Not a corporate priority of {council.label} in {year}: {'; '.join(unknown)}. "
+            f"The priorities are: {'; '.join(known)}.",
+            field="corporate_priorities",
+        )
+    return tuple(chosen)
+
+
+def _priority_key(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def short_money(amount: Decimal) -> str:

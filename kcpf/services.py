@@ -10,10 +10,10 @@ from datetime import date
 from typing import Any
 
 from kcpf.assessment import Answer, Assessment, Suggestion, assess, suggest
-from kcpf.calendar import Period
+from kcpf.calendar import FinancialYear, Period
 from kcpf.due import Obligation, obligations
 from kcpf.errors import Conflict, InvalidInput
-from kcpf.framework import FrameworkVersion, framework_version
+from kcpf.framework import FrameworkVersion, check_priorities, framework_version
 from kcpf.governance import AreaAnswer, GovernanceReview, applicable_areas, review_governance
 from kcpf.lifecycle import Action, Actor, check_permitted, check_transition, decision_status
 from kcpf.model import Arrangement, ArrangementType, Council, Officer, Status
@@ -77,6 +77,7 @@ class Framework:
         if unknown:
             raise InvalidInput(f"Unknown details: {', '.join(sorted(unknown))}.")
         officer = responsible_officer or Officer(actor.email, actor.name)
+        details = self._checked_priorities(council, details)
         arrangement = Arrangement(
             title=title.strip(),
             type=type,
@@ -96,6 +97,9 @@ class Framework:
         current = self._current(reference, expected_version)
         check_permitted(actor, Action.EDIT, current)
         check_transition(Action.EDIT, current)
+        council = changes.get("council", current.council)
+        start = changes.get("start_date", current.start_date)
+        changes = self._checked_priorities(council, {"start_date": start, **changes})
         return self._save(dataclasses.replace(current, **changes), Action.EDIT, actor)
 
     def assign_officer(
@@ -311,6 +315,15 @@ class Framework:
         return framework_version(assessment.framework_version)
 
     # Internals.
+
+    def _checked_priorities(self, council: Council, details: dict[str, Any]) -> dict[str, Any]:
+        """Corporate priorities are those of the council in the year the arrangement starts (or this year)."""
+        given = details.get("corporate_priorities")
+        if not given:
+            return details
+        start = details.get("start_date") or self.clock.now().date()
+        year = FinancialYear.containing(start).start_year
+        return {**details, "corporate_priorities": check_priorities(self.rules, council, year, tuple(given))}
 
     def _current(self, reference: str, expected_version: int | None) -> Arrangement:
         current = self.register.get(reference)

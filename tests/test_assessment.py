@@ -10,7 +10,8 @@ import pytest
 
 from kcpf.assessment import Answer, assess, describe_term, suggest, term_months
 from kcpf.errors import InvalidInput
-from kcpf.framework import CURRENT_VERSION, FRAMEWORK_2025, VERSIONS, framework_version
+from kcpf.framework import CURRENT_VERSION, FRAMEWORK_2025, VERSIONS, check_priorities, framework_version
+from kcpf.model import Council
 from tests.builders import arrangement, at
 
 ALL_NO = {key: Answer(False) for key in FRAMEWORK_2025.criterion_keys}
@@ -160,3 +161,29 @@ def test_describe_term() -> None:
     assert describe_term(18) == "1 year 6 months"
     assert describe_term(1) == "1 month"
     assert describe_term(0) == "0 months"
+
+
+def test_corporate_priorities_per_council_and_year() -> None:
+    chorley = FRAMEWORK_2025.priorities_for(Council.CHORLEY, 2024)
+    assert chorley[0] == "Housing where residents can live well"
+    assert len(chorley) == 4
+    south_ribble = FRAMEWORK_2025.priorities_for(Council.SOUTH_RIBBLE, 2023)
+    assert south_ribble == (
+        "An exemplary council",
+        "Green and clean neighbourhoods",
+        "Healthy and happy communities",
+        "Opportunities for everyone",
+    )
+    assert FRAMEWORK_2025.priorities_for(Council.SHARED, 2024) == chorley + south_ribble
+    # A strategy stays in force until a newer one is added to the framework data.
+    assert FRAMEWORK_2025.priorities_for(Council.CHORLEY, 2026) == chorley
+
+
+def test_priorities_are_checked_against_the_councils_own() -> None:
+    assert check_priorities(FRAMEWORK_2025, Council.CHORLEY, 2024, ("a green and sustainable BOROUGH",)) == (
+        "A green and sustainable borough",
+    )
+    with pytest.raises(
+        InvalidInput, match="Not a corporate priority of Chorley Council in 2024/25: An exemplary"
+    ):
+        check_priorities(FRAMEWORK_2025, Council.CHORLEY, 2024, ("An exemplary council",))

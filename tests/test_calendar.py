@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kcpf.calendar import FinancialYear, Period, last_ended_period
+from kcpf.calendar import FinancialYear, Period, annual_update, last_ended_period
 from kcpf.errors import InvalidInput
 from kcpf.framework import FRAMEWORK_2025
+from kcpf.model import Council
 
 RULES = FRAMEWORK_2025.monitoring
 
@@ -73,3 +74,13 @@ def test_every_day_is_in_exactly_one_half_year(day: date) -> None:
     assert (period.next.start - period.end).days == 1
     assert Period.parse(period.label) == period
     assert last_ended_period(day).end < day
+
+
+def test_the_annual_update_goes_to_each_councils_executive() -> None:
+    chorley = annual_update(Council.CHORLEY, FinancialYear(2025), RULES)
+    assert chorley.title == "Annual update to Chorley Council's Executive Cabinet for 2025/26"
+    assert chorley.due == date(2026, 7, 31)
+    south_ribble = annual_update(Council.SOUTH_RIBBLE, FinancialYear(2025), RULES)
+    assert south_ribble.title == "Annual update to South Ribble Borough Council's Cabinet for 2025/26"
+    with pytest.raises(InvalidInput, match="reports to both executives"):
+        annual_update(Council.SHARED, FinancialYear(2025), RULES)

@@ -223,3 +223,12 @@ def test_files_reads_each_record_kind_once(kcpf: Framework) -> None:
     assert [f.arrangement.reference for f in files] == [first, second]
     assert files[0].latest_assessment is None
     assert files[1].latest_assessment is not None
+
+
+def test_corporate_priorities_are_the_councils_own(kcpf: Framework) -> None:
+    reference = identify(
+        kcpf, council=Council.SOUTH_RIBBLE, corporate_priorities=("healthy and happy communities",)
+    )
+    assert kcpf.register.get(reference).corporate_priorities == ("Healthy and happy communities",)
+    with pytest.raises(InvalidInput, match="Not a corporate priority of South Ribble Borough Council"):
+        kcpf.edit(JO, reference, corporate_priorities=("A green and sustainable borough",))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -210,13 +209,11 @@ def test_a_busy_file_is_a_conflict_and_reads_carry_on(path: Path) -> None:
 # Speed
 
 
-def test_five_thousand_rows_import_quickly(path: Path) -> None:
+def test_five_thousand_rows_in_one_write(path: Path) -> None:
+    """Speed is measured by `make bench`, not asserted here."""
     rows = [full_arrangement(title=f"Imported contract {n}") for n in range(5000)]
     with SqliteRegister(path) as register:
-        started = time.perf_counter()
         saved = register.save_many(rows, action="import", actor=ALICE, at=datetime.now(UTC))
-        elapsed = time.perf_counter() - started
         assert saved[-1].reference == "KCP-5000"
         assert len(register.audit_log()) == 5000
         assert register.get("KCP-5000") == saved[-1]
-    assert elapsed < 2.0, f"5,000 inserts took {elapsed:.2f}s"

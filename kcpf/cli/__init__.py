@@ -154,6 +154,11 @@ def _register_list(app: Application, args: argparse.Namespace) -> int:
         council=args.council, status=args.status, officer=args.officer
     )
     print(show.arrangement_table(arrangements))
+    if not arrangements and not (args.council or args.status or args.officer):
+        print(
+            "To start, import a council's published contract register:\n"
+            "  kcpf register import FILE.csv --council chorley|south-ribble|shared --by YOUR-EMAIL"
+        )
     return EXIT_OK
 
 
