@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 
 from kcpf.errors import InvalidInput
 from kcpf.framework import FrameworkVersion, short_money
 from kcpf.model import Arrangement
+from kcpf.parsing import format_money
+
+PENNY = Decimal("0.01")
 
 
 def term_months(start: date, end: date) -> int:
@@ -49,15 +53,16 @@ def suggest(framework: FrameworkVersion, arrangement: Arrangement) -> dict[str, 
         else None
     )
     if annual is None and arrangement.total_value is not None and months:
-        annual = arrangement.total_value * 12 / months
-        basis = f"the total value of £{arrangement.total_value:,.0f} over {describe_term(months)} is about"
+        annual = (arrangement.total_value * 12 / months).quantize(PENNY, rounding=ROUND_DOWN)
+        total = format_money(arrangement.total_value)
+        basis = f"the total value of {total} over {describe_term(months)} is about"
     else:
         basis = "the annual value is"
     if annual is not None:
         met = annual >= threshold
         comparison = "at or above" if met else "below"
         suggestions["financial"] = Suggestion(
-            met, f"{basis} £{annual:,.0f} a year, {comparison} the {short_money(threshold)} threshold"
+            met, f"{basis} {format_money(annual)} a year, {comparison} the {short_money(threshold)} threshold"
         )
     if months is not None:
         needed = framework.minimum_term_years * 12
@@ -154,6 +159,20 @@ def assess(
             f"Every criterion needs a yes or no. Still to answer: {', '.join(missing)}.", field="criteria"
         )
     suggestions = suggest(framework, arrangement)
+    unexplained = [
+        f"{c.name} (the record suggests {_yes_no(suggestions[c.key].met)}: {suggestions[c.key].why})"
+        for c in framework.criteria
+        if c.key in suggestions
+        and answers[c.key].met != suggestions[c.key].met
+        and not answers[c.key].reason.strip()
+    ]
+    if unexplained:
+        raise InvalidInput(
+            "Give a reason where your answer differs from what the record suggests: "
+            + "; ".join(unexplained)
+            + ".",
+            field="criteria",
+        )
     return Assessment(
         reference=arrangement.reference,
         framework_version=framework.version,
@@ -166,3 +185,7 @@ def assess(
         assessed_by=by,
         assessed_at=at,
     )
+
+
+def _yes_no(met: bool) -> str:
+    return "yes" if met else "no"

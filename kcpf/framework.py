@@ -71,7 +71,6 @@ class MonitoringRules:
     h1_update_due: tuple[int, int] = (10, 31)
     h2_update_due: tuple[int, int] = (4, 30)
     annual_update_due: tuple[int, int] = (7, 31)
-    due_soon_days: int = 28
     rag_amber_tolerance: Decimal = Decimal("0.05")
     periods_looked_back: int = 4
 
@@ -113,7 +112,7 @@ class FrameworkVersion:
 
     def area_applies(self, area: GovernanceArea, *, type: ArrangementType, data_shared: bool | None) -> bool:
         if area.applies is Applies.WHERE_DATA_SHARED:
-            return data_shared is True
+            return data_shared is not False  # not yet recorded: ask, the officer may answer not applicable
         if area.applies is Applies.PARTNERSHIPS_ONLY:
             return type is ArrangementType.PARTNERSHIP
         return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kcpf.errors import InvalidTransition, NotPermitted
+from kcpf.errors import InvalidInput, InvalidTransition, NotPermitted
 from kcpf.model import KEY_STATUSES, Arrangement, Status
 
 
@@ -87,9 +87,7 @@ def check_permitted(actor: Actor, action: Action, arrangement: Arrangement | Non
             )
         return
     if action is Action.ASSIGN_OFFICER and not actor.is_tp:
-        if arrangement is None or not arrangement.is_responsible(actor.email):
-            raise NotPermitted("Only Transformation and Partnerships assigns responsible officers.")
-        return
+        raise NotPermitted("Only Transformation and Partnerships assigns responsible officers.")
     if action is Action.IDENTIFY or action is Action.IMPORT or arrangement is None or actor.is_tp:
         return
     if arrangement.responsible_officer is None:
@@ -115,7 +113,7 @@ def check_transition(action: Action, arrangement: Arrangement) -> None:
 
 def decision_status(decision: Status) -> Status:
     if decision not in _DECISIONS:
-        raise NotPermitted("SMT's decision is key, not key, or deferred.")
+        raise InvalidInput("SMT's decision is key, not key, or deferred.", field="decision")
     return decision
 
 

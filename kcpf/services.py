@@ -187,7 +187,9 @@ class Framework:
         check_permitted(actor, Action.GOVERNANCE, current)
         check_transition(Action.GOVERNANCE, current)
         review = review_governance(self.rules, current, answers, by=actor.email, at=self.clock.now())
-        status = Status.GOVERNANCE_IN_PLACE if current.status is Status.KEY else current.status
+        # "Governance in place" once nothing is missing; until then the open gaps are listed.
+        in_place = current.status is Status.KEY and not review.gaps
+        status = Status.GOVERNANCE_IN_PLACE if in_place else current.status
         saved = self._save(
             dataclasses.replace(current, status=status), Action.GOVERNANCE, actor, records=[review]
         )

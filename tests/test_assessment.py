@@ -187,3 +187,29 @@ def test_priorities_are_checked_against_the_councils_own() -> None:
         InvalidInput, match="Not a corporate priority of Chorley Council in 2024/25: An exemplary"
     ):
         check_priorities(FRAMEWORK_2025, Council.CHORLEY, 2024, ("An exemplary council",))
+
+
+@pytest.mark.parametrize(
+    ("annual", "total", "words"),
+    [
+        (Decimal("99999.99"), None, "the annual value is £99,999.99 a year, below the £100k threshold"),
+        (Decimal("100000"), None, "the annual value is £100,000 a year, at or above the £100k threshold"),
+        (None, Decimal("499999.99"), "is about £99,999.99 a year, below the £100k threshold"),
+    ],
+)
+def test_suggestions_say_the_amount_exactly_at_the_boundary(
+    annual: Decimal | None, total: Decimal | None, words: str
+) -> None:
+    a = arrangement(
+        annual_value=annual, total_value=total, start_date=date(2025, 4, 1), end_date=date(2030, 3, 31)
+    )
+    assert words in suggest(FRAMEWORK_2025, a)["financial"].why
+
+
+def test_overriding_a_suggestion_needs_a_reason() -> None:
+    a = arrangement(annual_value=Decimal("1790000"))
+    given = {**answers("risk"), "financial": Answer(False, "")}
+    with pytest.raises(
+        InvalidInput, match=r"differs from what the record suggests: Financial \(the record suggests yes"
+    ):
+        assess(FRAMEWORK_2025, a, given, by="jo@chorley.gov.uk", at=at(date(2026, 5, 1)))

@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from connectors.sqlite_register import SqliteRegister
+from kcpf.assessment import Answer
 from kcpf.cli import main
+from kcpf.framework import FRAMEWORK_2025
+from kcpf.lifecycle import RoleDirectory
+from kcpf.model import ArrangementType, Council, Status
+from kcpf.services import Framework
+from tests.builders import FixedClock, at
 
 DATA = Path(__file__).parent / "data"
 TP = "tp@chorley.gov.uk"
@@ -236,3 +244,114 @@ def test_the_console_script(environment: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "The register has no contracts" in result.stdout
     assert (environment / "register.sqlite3").exists()
+
+
+def test_an_unusable_data_directory_is_named_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("", encoding="utf-8")
+    monkeypatch.setenv("KCPF_DATA_DIR", str(a_file))
+    code, out, err = run(capsys, "register", "list")
+    assert code == 2
+    assert f"KCPF_DATA_DIR is “{a_file}”, which KCPF cannot use as its data directory" in err
+    assert "Traceback" not in out + err
+
+
+def test_exporting_to_a_folder_that_does_not_exist_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for kind in ("json", "csv"):
+        code, _, err = run(
+            capsys, "register", "export", "--format", kind, "--out", str(tmp_path / "nowhere" / "r")
+        )
+        assert code == 2
+        assert "Cannot write" in err
+        assert "No such file or directory" in err
+
+
+def test_an_unexpected_failure_gives_an_incident_id_and_logs_the_details(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, environment: Path
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("connectors.sqlite_register.SqliteRegister.arrangements", broken)
+    code, out, err = run(capsys, "register", "list")
+    assert code == 1
+    assert "something went wrong (incident " in err
+    assert "Traceback" not in out + err
+    assert "disk on fire" not in err
+    log = (environment / "kcpf.log").read_text(encoding="utf-8")
+    assert "RuntimeError: disk on fire" in log
+    incident = err.split("incident ")[1].split(")")[0]
+    assert incident in log
+
+
+def test_leaving_out_a_criterion_the_record_answers_accepts_the_suggestion(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    imported(capsys)
+    run(capsys, "register", "assign", "KCP-0001", "--officer", JO, "--by", TP)
+    code, out, _ = run(capsys, "register", "show", "KCP-0001")
+    assert "The record suggests Financial: yes (the total value of £12,500,000 over 7 years is about" in out
+    assert "The record suggests Length: yes (the term is 7 years" in out
+
+    code, _, err = run(capsys, "assess", "KCP-0001", "--risk", "yes", "--by", JO)
+    assert code == 2
+    assert "Answer --priorities, --resource too: the record has nothing to suggest for them." in err
+
+    code, out, err = run(
+        capsys, "assess", "KCP-0001", "--priorities", "no", "--risk", "yes", "--resource", "no", "--by", JO
+    )
+    assert code == 0, err
+    assert "3 of 5 met: Financial, Risk, Length: key." in out
+    code, out, _ = run(capsys, "register", "show", "KCP-0001")
+    assert "Financial: yes, as the record suggests: the total value of £12,500,000" in out
+
+
+def test_overriding_a_suggestion_without_a_reason_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    imported(capsys)
+    run(capsys, "register", "assign", "KCP-0001", "--officer", JO, "--by", TP)
+    code, _, err = run(capsys, "assess", "KCP-0001", *answers(JO, length="yes"))
+    assert code == 2
+    assert "Give a reason where your answer differs from what the record suggests: Financial" in err
+
+
+def test_due_lists_what_each_officer_owes(capsys: pytest.CaptureFixture[str], environment: Path) -> None:
+    environment.mkdir(parents=True, exist_ok=True)
+    clock = FixedClock(at(date(2026, 5, 1)))
+    roles = RoleDirectory(tp=frozenset({TP}))
+    with SqliteRegister(environment / "register.sqlite3") as register:
+        kcpf = Framework(register, clock, FRAMEWORK_2025)
+        for title, officer in (("Waste collection", JO), ("Leisure centres", "sam@southribble.gov.uk")):
+            saved = kcpf.identify(
+                roles.actor(officer),
+                title=title,
+                type=ArrangementType.CONTRACT,
+                council=Council.CHORLEY,
+                partner="Acme Ltd",
+            )
+            assert saved.reference is not None
+            met = {
+                k: Answer(k in ("financial", "risk", "length"), "see report")
+                for k in FRAMEWORK_2025.criterion_keys
+            }
+            kcpf.assess(roles.actor(officer), saved.reference, met)
+            kcpf.propose(roles.actor(officer), saved.reference)
+            kcpf.decide(roles.actor(TP), saved.reference, Status.KEY)
+
+    code, out, _ = run(capsys, "due", "--on", "15 November 2026")
+    assert code == 0
+    assert "Due and overdue on 15 November 2026:" in out
+    assert (
+        "jo.bloggs@chorley.gov.uk\n  OVERDUE  KCP-0001 Waste collection: biannual update for 2026/27-H1"
+        in out
+    )
+    assert "(due 31 October 2026)" in out
+    assert "sam@southribble.gov.uk\n  OVERDUE  KCP-0002 Leisure centres" in out
+    assert "2 items owed, 2 overdue." in out
+
+    code, out, _ = run(capsys, "due", "--on", "15/10/2026", "--officer", JO)
+    assert "DUE      KCP-0001" in out
+    assert "KCP-0002" not in out

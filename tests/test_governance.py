@@ -52,7 +52,7 @@ def test_the_areas_and_where_they_come_from() -> None:
     [
         (ArrangementType.CONTRACT, True, True, False),
         (ArrangementType.CONTRACT, False, False, False),
-        (ArrangementType.CONTRACT, None, False, False),
+        (ArrangementType.CONTRACT, None, True, False),  # not yet recorded: ask rather than assume
         (ArrangementType.PARTNERSHIP, True, True, True),
         (ArrangementType.PARTNERSHIP, False, False, True),
     ],

@@ -71,6 +71,8 @@ def test_only_tp_imports_and_assigns() -> None:
     unassigned = arrangement(responsible_officer=None)
     with pytest.raises(NotPermitted, match="assigns responsible officers"):
         check_permitted(RO, Action.ASSIGN_OFFICER, unassigned)
+    with pytest.raises(NotPermitted, match="assigns responsible officers"):
+        check_permitted(RO, Action.ASSIGN_OFFICER, arrangement())  # not even their own
     check_permitted(TP, Action.ASSIGN_OFFICER, unassigned)
 
 

@@ -104,8 +104,12 @@ def test_the_whole_journey(kcpf: Framework, clock: FixedClock) -> None:
     answers = {k: AreaAnswer(k, InPlace.YES) for k in areas}
     answers["exit_strategy"] = AreaAnswer("exit_strategy", InPlace.NO, "Draft exit plan", date(2026, 12, 31))
     governed, review = kcpf.record_governance(JO, reference, answers)
-    assert governed.status is Status.GOVERNANCE_IN_PLACE
+    assert governed.status is Status.KEY  # not "in place" while a gap is open
     assert [g.area for g in review.gaps] == ["exit_strategy"]
+    answers["exit_strategy"] = AreaAnswer("exit_strategy", InPlace.YES)
+    governed, review = kcpf.record_governance(JO, reference, answers)
+    assert governed.status is Status.GOVERNANCE_IN_PLACE
+    assert review.gaps == ()
 
     clock.set(date(2026, 10, 12))
     assert [o.what for o in kcpf.due(date(2026, 10, 12))] == ["biannual update for 2026/27-H1"]
@@ -148,6 +152,7 @@ def test_the_whole_journey(kcpf: Framework, clock: FixedClock) -> None:
         "assess against the criteria",
         "propose to SMT",
         "record SMT's decision",
+        "complete the governance self-assessment",
         "complete the governance self-assessment",
         "submit a monitoring update",
         "submit a monitoring update",
@@ -208,8 +213,10 @@ def test_ended_arrangements_are_closed(kcpf: Framework) -> None:
 
 def test_assign_officer_is_for_tp(kcpf: Framework) -> None:
     reference = identify(kcpf)
-    with pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted, match="Only Transformation and Partnerships assigns"):
         kcpf.assign_officer(SAM, reference, Officer("sam@southribble.gov.uk"))
+    with pytest.raises(NotPermitted, match="Only Transformation and Partnerships assigns"):
+        kcpf.assign_officer(JO, reference, Officer("mallory@chorley.gov.uk"))
     saved = kcpf.assign_officer(TP, reference, Officer("sam@southribble.gov.uk", "Sam Smith"))
     assert saved.responsible_officer == Officer("sam@southribble.gov.uk", "Sam Smith")
     kcpf.assess(SAM, reference, criteria())

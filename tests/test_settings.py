@@ -42,6 +42,12 @@ def test_roles_and_deadlines() -> None:
         ("KCPF_SMT", "chief", "KCPF_SMT must be a comma-separated list"),
         ("KCPF_H1_UPDATE_DUE", "October", "KCPF_H1_UPDATE_DUE is “October”: write a day and a month"),
         ("KCPF_H2_UPDATE_DUE", "31 April", "KCPF_H2_UPDATE_DUE is “31 April”, a day that does not exist"),
+        (
+            "KCPF_H2_UPDATE_DUE",
+            "15 March",
+            "half-year that ends in March, so its deadline must fall in the six",
+        ),
+        ("KCPF_H1_UPDATE_DUE", "30 September", "half-year that ends in September"),
         ("KCPF_FRAMEWORK_VERSION", "2019.1", "KCPF_FRAMEWORK_VERSION is “2019.1”"),
         ("KCPF_USER", "admin", "KCPF_USER is “admin”, which is not an email address"),
     ],

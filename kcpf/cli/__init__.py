@@ -15,13 +15,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from connectors.files import write_atomically
 from connectors.transparency_csv import read_csv, write_csv
 from kcpf.assessment import Answer
 from kcpf.cli import show
-from kcpf.cli.compose import Application, application
+from kcpf.cli.compose import Application, application, prepare_data_dir
 from kcpf.cli.settings import Settings, SettingsError
 from kcpf.errors import InvalidInput, KcpfError
 from kcpf.export import export_document
+from kcpf.framework import CURRENT_VERSION, VERSIONS, Criterion
 from kcpf.model import Council, Officer, Status, parse_reference
 from kcpf.parsing import format_uk_date, parse_uk_date, split_answer
 from kcpf.transparency import export_table, parse_map_options
@@ -76,14 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", required=True, choices=("csv", "json"))
     exp.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
-    assess = commands.add_parser("assess", help="record an assessment against the five criteria")
+    assess = commands.add_parser(
+        "assess",
+        help="record an assessment against the criteria",
+        description="Answer each criterion yes or no, with a reason if you like. Leave out a criterion the "
+        "record already answers (the annual value, the dates) to accept what it suggests.",
+    )
     assess.add_argument("reference", type=_reference)
-    for criterion in ("financial", "priorities", "risk", "length", "resource"):
+    for criterion in _all_criteria():
         assess.add_argument(
-            f"--{criterion}",
-            required=True,
+            f"--{criterion.key}",
             metavar="ANSWER",
-            help='yes or no, optionally with a reason: "yes, £250k a year"',
+            help=f'{criterion.guidance} Yes or no: "yes, £250k a year"',
         )
     assess.add_argument("--by", metavar="EMAIL", help="who is assessing (default: KCPF_USER)")
 
@@ -97,12 +103,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
+        prepare_data_dir(settings)
     except SettingsError as error:
         print(f"kcpf: {error.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    _configure_logging(settings)
     try:
         with application(settings) as app:
-            _configure_logging(settings)
             return _run(app, args)
     except KcpfError as error:
         print(f"kcpf: {error.message}", file=sys.stderr)
@@ -184,7 +191,7 @@ def _register_export(app: Application, args: argparse.Namespace) -> int:
         if out is None:
             sys.stdout.write(text)
         else:
-            out.write_text(text, encoding="utf-8")
+            write_atomically(out, lambda stream: stream.write(text))
     else:
         headers, rows = export_table(arrangements)
         write_csv(sys.stdout if out is None else out, headers, rows)
@@ -195,13 +202,30 @@ def _register_export(app: Application, args: argparse.Namespace) -> int:
 
 def _assess(app: Application, args: argparse.Namespace) -> int:
     actor = app.actor(_actor_email(app, args.by))
+    rules = app.rules
+    other = [c.key for c in _all_criteria() if c.key not in rules.criterion_keys and getattr(args, c.key)]
+    if other:
+        raise InvalidInput(f"Framework {rules.version} has no criterion {', '.join(other)}.")
+    suggestions = app.framework.suggestions(args.reference)
     answers: dict[str, Answer] = {}
-    for criterion in app.rules.criterion_keys:
-        try:
-            met, reason = split_answer(getattr(args, criterion))
-        except InvalidInput as error:
-            raise InvalidInput(f"--{criterion}: {error.message}", field=criterion) from None
-        answers[criterion] = Answer(met, reason)
+    missing: list[str] = []
+    for criterion in rules.criterion_keys:
+        given = getattr(args, criterion)
+        if given is None and criterion in suggestions:
+            suggestion = suggestions[criterion]
+            answers[criterion] = Answer(suggestion.met, f"as the record suggests: {suggestion.why}")
+        elif given is None:
+            missing.append(f"--{criterion}")
+        else:
+            try:
+                answers[criterion] = Answer(*split_answer(given))
+            except InvalidInput as error:
+                raise InvalidInput(f"--{criterion}: {error.message}", field=criterion) from None
+    if missing:
+        raise InvalidInput(
+            f"Answer {', '.join(missing)} too: the record has nothing to suggest for "
+            f"{'it' if len(missing) == 1 else 'them'}."
+        )
     saved, assessment = app.framework.assess(actor, args.reference, answers)
     print(f"{saved.reference} {saved.title}: {assessment.explanation}.")
     if assessment.is_key:
@@ -214,6 +238,15 @@ def _due(app: Application, args: argparse.Namespace) -> int:
     print(f"Due and overdue on {format_uk_date(on)}:")
     print(show.obligations_text(app.framework.due(on, officer=args.officer)))
     return EXIT_OK
+
+
+def _all_criteria() -> list[Criterion]:
+    """Every criterion of every known framework version, the current version's first and in its order."""
+    seen: dict[str, Criterion] = {}
+    for version in (CURRENT_VERSION, *VERSIONS):
+        for criterion in VERSIONS[version].criteria:
+            seen.setdefault(criterion.key, criterion)
+    return list(seen.values())
 
 
 _REGISTER = {
@@ -234,9 +267,11 @@ def _actor_email(app: Application, given: str | None) -> str:
 
 
 def _configure_logging(settings: Settings) -> None:
+    """Details go to the log file only: the console gets a sentence and an incident id, never a traceback."""
     handler = logging.FileHandler(settings.log_path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    log.addHandler(handler)
+    log.handlers[:] = [handler]
+    log.propagate = False
     log.setLevel(logging.INFO)
 
 

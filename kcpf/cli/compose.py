@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from connectors.clock import SystemClock
 from connectors.sqlite_register import SqliteRegister
-from kcpf.cli.settings import Settings
+from kcpf.cli.settings import Settings, SettingsError
 from kcpf.framework import FrameworkVersion
 from kcpf.lifecycle import Actor
 from kcpf.ports import Clock
@@ -29,9 +29,21 @@ class Application:
         return self.settings.roles.actor(email, name)
 
 
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory and check KCPF can write there, before anything else touches it."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with settings.log_path.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise SettingsError(
+            f"KCPF_DATA_DIR is “{settings.data_dir}”, which KCPF cannot use as its data directory "
+            f"({error.strerror}). Point it at a folder KCPF may create and write to."
+        ) from None
+
+
 @contextmanager
 def application(settings: Settings) -> Iterator[Application]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     clock = SystemClock()
     register = SqliteRegister(settings.register_path)
     try:

@@ -88,8 +88,10 @@ class Settings:
             ),
             user=user,
             framework_version=version,
-            h1_update_due=_month_day(env, "KCPF_H1_UPDATE_DUE"),
-            h2_update_due=_month_day(env, "KCPF_H2_UPDATE_DUE"),
+            h1_update_due=_month_day(
+                env, "KCPF_H1_UPDATE_DUE", after="September", months=(10, 11, 12, 1, 2, 3)
+            ),
+            h2_update_due=_month_day(env, "KCPF_H2_UPDATE_DUE", after="March", months=(4, 5, 6, 7, 8, 9)),
         )
 
 
@@ -109,8 +111,10 @@ def _people(env: Mapping[str, str], name: str) -> frozenset[str]:
     return frozenset(people)
 
 
-def _month_day(env: Mapping[str, str], name: str) -> tuple[int, int] | None:
-    """A deadline such as “31 October”."""
+def _month_day(
+    env: Mapping[str, str], name: str, *, after: str, months: tuple[int, ...]
+) -> tuple[int, int] | None:
+    """A deadline such as “31 October”, within six months after the half-year it follows ends."""
     text = env.get(name, "").strip()
     if not text:
         return None
@@ -121,4 +125,9 @@ def _month_day(env: Mapping[str, str], name: str) -> tuple[int, int] | None:
     day = int(match.group(1))
     if day > (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
         raise SettingsError(f"{name} is “{text}”, a day that does not exist.")
+    if month not in months:
+        raise SettingsError(
+            f"{name} is “{text}”: the update is for a half-year that ends in {after}, so its deadline must "
+            "fall in the six months after that."
+        )
     return (month, day)

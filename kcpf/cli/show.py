@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from kcpf.assessment import describe_term, term_months
+from kcpf.assessment import describe_term, suggest, term_months
 from kcpf.due import Obligation, by_officer
 from kcpf.framework import FrameworkVersion
 from kcpf.model import Arrangement
@@ -71,6 +71,11 @@ def arrangement_file(file: ArrangementFile, framework: FrameworkVersion) -> str:
     latest = file.latest_assessment
     if latest is None:
         lines.append("  Not yet assessed against the criteria.")
+        for key, suggestion in suggest(framework, a).items():
+            verdict = "yes" if suggestion.met else "no"
+            lines.append(
+                f"    The record suggests {framework.criterion(key).name}: {verdict} ({suggestion.why})"
+            )
     else:
         lines.append(
             f"  Assessment: {latest.explanation} (framework {latest.framework_version}, by "
