@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from connectors.files import write_atomically
 from kcpf.errors import InvalidInput
 
 DELIMITERS = (",", ";", "\t")
@@ -131,18 +131,4 @@ def write_csv(
     if not isinstance(target, str | os.PathLike):
         write(target)
         return
-    path = Path(target)
-    try:
-        # A new file gets the usual permissions (mkstemp's are owner-only); a replaced one keeps its own.
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as stream:
-                write(stream)
-            os.chmod(temporary, mode)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError as error:
-        raise InvalidInput(f"Cannot write {path} ({error.strerror}).", field="out") from None
+    write_atomically(Path(target), write, encoding="utf-8-sig")

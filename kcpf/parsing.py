@@ -220,6 +220,8 @@ _MONTH_NAME_DAY_RE = re.compile(rf"^([a-z]+)[\s\-/.,]*([0-9]{{1,2}}){_ORD}[\s,]+
 _MONTH_NAME_YEAR_RE = re.compile(r"^([a-z]+)[\s\-/.,]*([0-9]{4})$")
 _MONTH_YEAR_RE = re.compile(r"^([0-9]{1,2})[-/.]([0-9]{4})$")
 _YEAR_MONTH_RE = re.compile(r"^([0-9]{4})[-/.]([0-9]{1,2})$")
+# Excel's date numbers (days since 1900) are five digits from 1927 to 2173, with a fraction for a time.
+_SERIAL_RE = re.compile(r"[0-9]{5}(?:\.[0-9]+)?")
 _NO_YEAR_RES = (
     re.compile(rf"^[0-9]{{1,2}}{_ORD}[\s\-/.,]*(?:of\s+)?[a-z]+$"),
     re.compile(rf"^[a-z]+[\s\-/.,]*[0-9]{{1,2}}{_ORD}$"),
@@ -286,9 +288,16 @@ def _make_date(year: int, month: int, day: int, typed: str, *, numeric_day_first
     return date(year, month, day)
 
 
+# Two-digit years below this are 20xx, the rest 19xx (the POSIX strptime pivot): 25 is 2025, 98 is 1998.
+_TWO_DIGIT_YEAR_PIVOT = 70
+
+
 def _full_year(digits: str) -> int:
-    """A two-digit year is in this century: 25 is 2025."""
-    return 2000 + int(digits) if len(digits) == 2 else int(digits)
+    """A two-digit year as POSIX strptime reads it: 00-69 are 2000-2069, 70-99 are 1970-1999."""
+    if len(digits) != 2:
+        return int(digits)
+    year = int(digits)
+    return 2000 + year if year < _TWO_DIGIT_YEAR_PIVOT else 1900 + year
 
 
 def _month_only(year: int, month: int, typed: str, month_only: Literal["start", "end"] | None) -> date:
@@ -309,8 +318,12 @@ def parse_uk_date(text: str, *, month_only: Literal["start", "end"] | None = Non
 
     Also "01-04-2025", "01.04.2025", "1 Apr 2025", "01-Apr-25", "April 1, 2025" (the month name makes it
     unambiguous) and an optional weekday in front ("Tuesday 1 April 2025", checked against the date). A time
-    after the date (as in spreadsheet exports, "01/04/2025 00:00") is ignored. Two-digit years are 20xx.
+    after the date (as in spreadsheet exports, "01/04/2025 00:00") is ignored. Two-digit years 00-69 are
+    2000-2069 and 70-99 are 1970-1999, as POSIX strptime reads them: "1/4/25" is 2025, "01/04/98" is 1998.
     Numbers alone are always day first: "04/01/2025" is 4 January 2025.
+
+    A spreadsheet's date number ("45748", what Excel saves when a date column is formatted as a number) is
+    refused with a message saying how to save the column as dates; it is never converted.
 
     A month on its own ("April 2025", "04/2025", "2025-04") is only accepted when ``month_only`` says which
     end of the month is meant: "start" gives the 1st, "end" the last day.
@@ -372,6 +385,12 @@ def _parse_date_body(s: str, typed: str, month_only: Literal["start", "end"] | N
         return _month_only(int(m.group(1)), int(m.group(2)), typed, month_only)
     if re.fullmatch(r"[0-9]{4}", s):
         raise InvalidInput(f"{typed} is only a year. Please type a full date, {_DATE_EXAMPLES}.")
+    if _SERIAL_RE.fullmatch(s):
+        raise InvalidInput(
+            f"{typed} looks like a spreadsheet's number for a date, not a date: the column was probably "
+            "formatted as a number when the file was saved. In the spreadsheet, format the column as a date "
+            "(dd/mm/yyyy, for example 01/04/2025) and save the CSV again."
+        )
     if any(pattern.match(s) for pattern in _NO_YEAR_RES):
         whole_month = " (or April 2025 for the whole month)" if month_only is not None else ""
         raise InvalidInput(

@@ -5,12 +5,13 @@ rows as text. The import runs in two steps:
 
 1. `validate_rows(headers, rows, council, mapping)` matches the columns to the Code's fields (header spellings
    vary from council to council), then checks every row and reports every problem with the row number a
-   spreadsheet user sees (the header is row 1). Column problems (no title column, say) raise `InvalidInput`;
-   row problems never raise, they are listed.
+   spreadsheet user sees (the header is row 1). Column problems (no title column, say) and a file with no
+   contracts below its header raise `InvalidInput`; row problems never raise, they are listed.
 2. `plan_import(existing, validated, skip_invalid=...)` says what saving the file would do: which rows are new
    contracts, which update an arrangement already on the register, and how many are unchanged. Importing the
-   same file twice plans nothing the second time. The caller saves `plan.arrangements_to_save()` with
-   `Register.save_many`, all or nothing.
+   same file twice plans nothing the second time, and neither does importing a whole-register export (both
+   councils) for one council: a row with a KCPF reference updates that arrangement, whichever council it is
+   of. The caller saves `plan.arrangements_to_save()` with `Register.save_many`, all or nothing.
 
 `export_rows` writes the register back out in the same layout, which the importer reads back.
 """
@@ -227,7 +228,8 @@ VALUE_FIELDS: tuple[str, ...] = ("value", "annual_value")
 EXTRA = "extra"
 
 # KCPF's own columns in the export. On import they are recognised (never stored as extra columns); the KCPF
-# reference finds the arrangement the row was exported from, the others belong to KCPF, not to the file.
+# reference finds the arrangement the row was exported from (anywhere on the register, whatever council the
+# import is for), the others belong to KCPF, not to the file.
 KCPF_HEADERS: dict[str, str] = {
     "kcpf_reference": "KCPF reference",
     "kcpf_status": "KCPF status",
@@ -592,17 +594,26 @@ def validate_rows(
 ) -> ValidatedRows:
     """Check every row of a contract register and turn the good ones into contracts for `council`.
 
-    Raises `InvalidInput` only for the columns (see `match_columns`); each row's problems are listed in the
-    result with its row number. Fully blank rows are skipped; a row that repeats an earlier one exactly (after
-    tidying spaces, entities, letter case and number formats) is imported once, with a note.
+    Raises `InvalidInput` for a file with no contracts below its header (no rows, or only blank ones) and for
+    the columns (see `match_columns`); each row's problems are listed in the result with its row number. Fully
+    blank rows are skipped; a row that repeats an earlier one exactly (after tidying spaces, entities, letter
+    case and number formats) is imported once, with a note. Rows with different KCPF references are different
+    arrangements (a whole-register export can hold the same contract for each council).
     """
+    if not any(clean_cell(cell) for row in rows for cell in row):
+        raise InvalidInput(
+            "The file has a header row but no contracts below it. Put the contracts under the header, one "
+            "contract a row, and import the file again. If they are on another sheet of the workbook, show "
+            "that sheet and save it as CSV UTF-8: Excel saves only the sheet on show.",
+            field="file",
+        )
     columns = match_columns(headers, mapping)
     good: list[ImportedRow] = []
     problems: list[RowProblem] = []
     notes: list[RowNote] = []
     blank = 0
     seen: dict[Hashable, int] = {}
-    identities: dict[Hashable, ImportedRow] = {}
+    identities: dict[tuple[str | None, tuple[str, str, str, date | None]], ImportedRow] = {}
     for offset, raw in enumerate(rows):
         row_number = first_row_number + offset
         cells = [clean_cell(cell) for cell in raw]
@@ -618,12 +629,12 @@ def validate_rows(
             notes.append(RowNote(row_number, f"This row repeats row {seen[key]}, so it was imported once."))
             continue
         seen[key] = row_number
-        identity = _identity(imported.arrangement)
+        identity = (imported.kcpf_reference, _identity(imported.arrangement))
         earlier = identities.get(identity)
         if earlier is not None:
             what = (
                 "reference, supplier, title and start date"
-                if identity[0]
+                if identity[1][0]
                 else "title, supplier and start date"
             )
             problems.append(
@@ -832,16 +843,23 @@ def plan_import(
 ) -> ImportPlan:
     """Match each good row to the register and say what to add and update.
 
-    `existing` is the whole register (`Register.arrangements()`). A row is matched, in order: by the KCPF
-    reference it was exported with; by (council, the file's reference), narrowed by supplier, title and start
-    date when the reference is shared; or, with no reference (or none on the register), by (council, title,
-    supplier, start date). Shared arrangements match either council's file. An update replaces only the
-    imported fields (`IMPORTED_FIELDS`); a blank cell does not clear what the register holds.
+    `existing` is the whole register (`Register.arrangements()`). A row with a KCPF reference (one exported by
+    KCPF) is matched by that reference alone, against the whole register whatever the file's council: a
+    whole-register export imported for one council updates each council's own arrangements, and a KCPF
+    reference not on the register is a row problem (it is never taken for a new contract). Other rows are
+    matched by (council, the file's reference), narrowed by supplier, title and start date when the
+    reference is shared; or, with no reference (or none on the register), by (council, title, supplier,
+    start date). Shared arrangements match either council's file. The file's council is given to new
+    contracts only: an update never changes an arrangement's council. An update replaces only the imported
+    fields (`IMPORTED_FIELDS`); a blank cell does not clear what the register holds.
 
     With any problem, the plan is `blocked` and empty unless `skip_invalid`.
     """
     council = validated.council
     problems = list(validated.problems)
+    by_kcpf = {a.reference: a for a in existing if a.reference is not None}
+    kcpf_index = validated.columns.index("kcpf_reference")
+    kcpf_column = "" if kcpf_index is None else validated.columns.column_name(kcpf_index)
     index = _RegisterIndex()
     for arrangement in existing:
         if arrangement.council.covers(council):
@@ -859,7 +877,22 @@ def plan_import(
     unchanged = 0
     claimed: dict[int, int] = {}
     for row in validated.rows:
-        candidates = _candidates(row, council, index, in_file)
+        if row.kcpf_reference is not None:
+            found = by_kcpf.get(row.kcpf_reference)
+            if found is None:
+                problems.append(
+                    RowProblem(
+                        row.row_number,
+                        kcpf_column,
+                        f"{row.kcpf_reference} is not on this register, so this row cannot update it. To "
+                        "import the row as a new contract, clear this cell, or remove the KCPF reference "
+                        "column to import every row as new.",
+                    )
+                )
+                continue
+            candidates = [found]
+        else:
+            candidates = _candidates(row, council, index, in_file)
         if len(candidates) > 1:
             references = ", ".join(str(c.reference) for c in candidates)
             problems.append(
@@ -914,10 +947,9 @@ def _in_council(candidates: Iterable[Arrangement], council: Council) -> list[Arr
 
 @dataclass
 class _RegisterIndex:
-    """The register's arrangements by KCPF reference, by the file's reference, and by supplier, title and
-    start date (split by whether they have a reference from a file)."""
+    """One council's arrangements by the file's reference, and by supplier, title and start date (split by
+    whether they have a reference from a file)."""
 
-    by_kcpf: dict[str, Arrangement] = dataclasses.field(default_factory=dict)
     by_reference: dict[str, list[Arrangement]] = dataclasses.field(default_factory=dict)
     by_details: dict[tuple[object, ...], list[Arrangement]] = dataclasses.field(default_factory=dict)
     by_details_unreferenced: dict[tuple[object, ...], list[Arrangement]] = dataclasses.field(
@@ -926,8 +958,6 @@ class _RegisterIndex:
 
     def add(self, arrangement: Arrangement) -> None:
         identity = _identity(arrangement)
-        if arrangement.reference is not None:
-            self.by_kcpf[arrangement.reference] = arrangement
         if identity[0]:
             self.by_reference.setdefault(identity[0], []).append(arrangement)
         else:
@@ -938,8 +968,7 @@ class _RegisterIndex:
 def _candidates(
     row: ImportedRow, council: Council, index: _RegisterIndex, in_file: Mapping[tuple[object, ...], int]
 ) -> list[Arrangement]:
-    if row.kcpf_reference is not None and row.kcpf_reference in index.by_kcpf:
-        return [index.by_kcpf[row.kcpf_reference]]
+    """The council's arrangements a row without a KCPF reference matches."""
     identity = _identity(row.arrangement)
     if identity[0] and identity[0] in index.by_reference:
         candidates = _in_council(index.by_reference[identity[0]], council)

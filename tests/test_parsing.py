@@ -222,7 +222,13 @@ def test_parse_uk_date_accepts(text: str) -> None:
         ("12/11/2025", date(2025, 11, 12)),
         ("1 Sept 2025", date(2025, 9, 1)),
         ("30 September 2026", date(2026, 9, 30)),
-        ("31/12/99", date(2099, 12, 31)),  # two-digit years are 20xx
+        ("31/12/69", date(2069, 12, 31)),  # two-digit years 00-69 are 2000-2069
+        ("01/01/00", date(2000, 1, 1)),
+        ("01/01/70", date(1970, 1, 1)),  # 70-99 are 1970-1999, as POSIX strptime reads them
+        ("01/04/98", date(1998, 4, 1)),
+        ("31/12/99", date(1999, 12, 31)),
+        ("01-Apr-98", date(1998, 4, 1)),
+        ("1 April 69", date(2069, 4, 1)),
         ("29/02/2024", date(2024, 2, 29)),
         ("29/02/2000", date(2000, 2, 29)),
     ],
@@ -265,6 +271,23 @@ def test_parse_uk_date_values(text: str, expected: date) -> None:
 def test_parse_uk_date_rejects(text: str, must_mention: str) -> None:
     error = rejection(parse_uk_date, text)
     assert must_mention in error.message
+
+
+@pytest.mark.parametrize("text", ["45748", "45748.0", "45748.375", " 45748 ", "36617"])
+def test_a_spreadsheet_date_number_gets_its_own_message(text: str) -> None:
+    # What Excel saves when a date column is formatted as a number (45748 is 1 April 2025): refused, never
+    # converted, with a message that says what happened and how to fix it.
+    message = rejection(parse_uk_date, text).message
+    assert "spreadsheet" in message
+    assert "format the column as a date" in message
+    assert "dd/mm/yyyy" in message
+    assert "save the CSV again" in message
+    assert "not a date I can read" not in message
+
+
+@pytest.mark.parametrize("text", ["4574", "457480", "45,748", "20250401"])
+def test_other_bare_numbers_are_not_taken_for_spreadsheet_dates(text: str) -> None:
+    assert "spreadsheet" not in rejection(parse_uk_date, text).message
 
 
 def test_impossible_date_message_is_exact() -> None:
