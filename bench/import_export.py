@@ -20,7 +20,7 @@ from kcpf.export import export_document
 from kcpf.framework import FRAMEWORK_2025
 from kcpf.lifecycle import RoleDirectory
 from kcpf.model import Council
-from kcpf.services import Framework
+from kcpf.services import FrameworkService
 
 ROWS = 5_000
 RUNS = 3
@@ -66,7 +66,7 @@ def write_register(path: Path, rows: int) -> None:
 
 def kcpf_round_trip(source: Path, work: Path) -> int:
     with SqliteRegister(work / "register.sqlite3") as register:
-        framework = Framework(register, SystemClock(), FRAMEWORK_2025)
+        framework = FrameworkService(register, SystemClock(), FRAMEWORK_2025)
         headers, rows = read_csv(source)
         plan = framework.import_register(TP, Council.CHORLEY, headers, rows)
         if plan.blocked or len(plan.to_add) != ROWS:

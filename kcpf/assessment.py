@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN
 
 from kcpf.errors import InvalidInput
 from kcpf.framework import FrameworkVersion, short_money
 from kcpf.model import Arrangement
-from kcpf.parsing import format_money
-
-PENNY = Decimal("0.01")
+from kcpf.parsing import PENNY, Duration, format_money
 
 
 def term_months(start: date, end: date) -> int:
@@ -25,13 +23,8 @@ def term_months(start: date, end: date) -> int:
 
 
 def describe_term(months: int) -> str:
-    years, rest = divmod(months, 12)
-    parts = []
-    if years:
-        parts.append(f"{years} year{'s' if years != 1 else ''}")
-    if rest or not years:
-        parts.append(f"{rest} month{'s' if rest != 1 else ''}")
-    return " ".join(parts)
+    """“5 years”, “1 year 6 months”."""
+    return str(Duration(*divmod(months, 12)))
 
 
 @dataclass(frozen=True)
@@ -143,7 +136,11 @@ def assess(
     by: str,
     at: datetime,
 ) -> Assessment:
-    """Check that every criterion is answered exactly once and build the assessment in Appendix A order."""
+    """Check the answers and build the assessment in Appendix A order.
+
+    A criterion left unanswered takes the record's suggestion, where there is one; an answer that differs
+    from the suggestion needs the officer's reason.
+    """
     if arrangement.reference is None:
         raise InvalidInput("Record the contract or partnership before assessing it.")
     unknown = sorted(set(answers) - set(framework.criterion_keys))
@@ -153,12 +150,17 @@ def assess(
             f"The criteria are: {', '.join(framework.criterion_keys)}.",
             field="criteria",
         )
-    missing = [c.name for c in framework.criteria if c.key not in answers]
+    suggestions = suggest(framework, arrangement)
+    missing = [c.name for c in framework.criteria if c.key not in answers and c.key not in suggestions]
     if missing:
         raise InvalidInput(
             f"Every criterion needs a yes or no. Still to answer: {', '.join(missing)}.", field="criteria"
         )
-    suggestions = suggest(framework, arrangement)
+    answers = {
+        c.key: answers.get(c.key)
+        or Answer(suggestions[c.key].met, f"as the record suggests: {suggestions[c.key].why}")
+        for c in framework.criteria
+    }
     unexplained = [
         f"{c.name} (the record suggests {_yes_no(suggestions[c.key].met)}: {suggestions[c.key].why})"
         for c in framework.criteria

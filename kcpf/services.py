@@ -13,7 +13,7 @@ from kcpf.assessment import Answer, Assessment, Suggestion, assess, suggest
 from kcpf.calendar import FinancialYear, Period
 from kcpf.due import Obligation, obligations
 from kcpf.errors import Conflict, InvalidInput
-from kcpf.framework import FrameworkVersion, check_priorities, framework_version
+from kcpf.framework import FrameworkVersion, check_priorities
 from kcpf.governance import AreaAnswer, GovernanceReview, applicable_areas, review_governance
 from kcpf.lifecycle import Action, Actor, check_permitted, check_transition, decision_status
 from kcpf.model import Arrangement, ArrangementType, Council, Officer, Status
@@ -49,7 +49,7 @@ class ArrangementFile:
         return self.governance_reviews[-1] if self.governance_reviews else None
 
 
-class Framework:
+class FrameworkService:
     """The Key Contracts and Partnerships Framework, applied to one register."""
 
     def __init__(self, register: Register, clock: Clock, framework: FrameworkVersion) -> None:
@@ -94,9 +94,7 @@ class Framework:
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
             raise InvalidInput(f"These cannot be edited directly: {', '.join(sorted(unknown))}.")
-        current = self._current(reference, expected_version)
-        check_permitted(actor, Action.EDIT, current)
-        check_transition(Action.EDIT, current)
+        current = self._open(actor, Action.EDIT, reference, expected_version)
         council = changes.get("council", current.council)
         start = changes.get("start_date", current.start_date)
         changes = self._checked_priorities(council, {"start_date": start, **changes})
@@ -105,9 +103,7 @@ class Framework:
     def assign_officer(
         self, actor: Actor, reference: str, officer: Officer, *, expected_version: int | None = None
     ) -> Arrangement:
-        current = self._current(reference, expected_version)
-        check_permitted(actor, Action.ASSIGN_OFFICER, current)
-        check_transition(Action.ASSIGN_OFFICER, current)
+        current = self._open(actor, Action.ASSIGN_OFFICER, reference, expected_version)
         return self._save(
             dataclasses.replace(current, responsible_officer=officer), Action.ASSIGN_OFFICER, actor
         )
@@ -125,9 +121,7 @@ class Framework:
         *,
         expected_version: int | None = None,
     ) -> tuple[Arrangement, Assessment]:
-        current = self._current(reference, expected_version)
-        check_permitted(actor, Action.ASSESS, current)
-        check_transition(Action.ASSESS, current)
+        current = self._open(actor, Action.ASSESS, reference, expected_version)
         assessment = assess(self.rules, current, answers, by=actor.email, at=self.clock.now())
         saved = self._save(
             dataclasses.replace(current, status=Status.ASSESSED), Action.ASSESS, actor, records=[assessment]
@@ -135,9 +129,7 @@ class Framework:
         return saved, assessment
 
     def propose(self, actor: Actor, reference: str, *, expected_version: int | None = None) -> Arrangement:
-        current = self._current(reference, expected_version)
-        check_permitted(actor, Action.PROPOSE, current)
-        check_transition(Action.PROPOSE, current)
+        current = self._open(actor, Action.PROPOSE, reference, expected_version)
         latest = self.register.assessments(reference)
         if not latest or latest[-1].framework_version != self.rules.version:
             raise InvalidInput(
@@ -160,9 +152,7 @@ class Framework:
         note: str = "",
         expected_version: int | None = None,
     ) -> tuple[Arrangement, SmtDecision]:
-        current = self._current(reference, expected_version)
-        check_permitted(actor, Action.DECIDE, current)
-        check_transition(Action.DECIDE, current)
+        current = self._open(actor, Action.DECIDE, reference, expected_version)
         status = decision_status(decision)
         now = self.clock.now()
         record = SmtDecision(reference, status, actor.email, now, note.strip())
@@ -183,13 +173,13 @@ class Framework:
         *,
         expected_version: int | None = None,
     ) -> tuple[Arrangement, GovernanceReview]:
-        current = self._current(reference, expected_version)
-        check_permitted(actor, Action.GOVERNANCE, current)
-        check_transition(Action.GOVERNANCE, current)
+        current = self._open(actor, Action.GOVERNANCE, reference, expected_version)
         review = review_governance(self.rules, current, answers, by=actor.email, at=self.clock.now())
-        # "Governance in place" once nothing is missing; until then the open gaps are listed.
-        in_place = current.status is Status.KEY and not review.gaps
-        status = Status.GOVERNANCE_IN_PLACE if in_place else current.status
+        # "Governance in place" while nothing is missing; a later gap takes it back to key. Once monitoring
+        # has started the status stays: open gaps are listed with the arrangement instead.
+        status = current.status
+        if status in (Status.KEY, Status.GOVERNANCE_IN_PLACE):
+            status = Status.KEY if review.gaps else Status.GOVERNANCE_IN_PLACE
         saved = self._save(
             dataclasses.replace(current, status=status), Action.GOVERNANCE, actor, records=[review]
         )
@@ -213,9 +203,7 @@ class Framework:
         annual: AnnualReview | None = None,
         expected_version: int | None = None,
     ) -> tuple[Arrangement, MonitoringUpdate]:
-        current = self._current(reference, expected_version)
-        check_permitted(actor, Action.UPDATE, current)
-        check_transition(Action.UPDATE, current)
+        current = self._open(actor, Action.UPDATE, reference, expected_version)
         if self.register.monitoring_updates(reference, period=period.label):
             raise InvalidInput(f"{reference} already has its {period.label} update.")
         update = prepare_update(
@@ -238,9 +226,7 @@ class Framework:
         return saved, update
 
     def end(self, actor: Actor, reference: str, *, expected_version: int | None = None) -> Arrangement:
-        current = self._current(reference, expected_version)
-        check_permitted(actor, Action.END, current)
-        check_transition(Action.END, current)
+        current = self._open(actor, Action.END, reference, expected_version)
         return self._save(dataclasses.replace(current, status=Status.ENDED), Action.END, actor)
 
     # Importing a council's published contract register.
@@ -267,6 +253,11 @@ class Framework:
         return plan
 
     # Reading.
+
+    def arrangements(
+        self, *, council: Council | None = None, status: Status | None = None, officer: str | None = None
+    ) -> list[Arrangement]:
+        return self.register.arrangements(council=council, status=status, officer=officer)
 
     def file(self, reference: str) -> ArrangementFile:
         return ArrangementFile(
@@ -312,10 +303,6 @@ class Framework:
             latest[review.reference] = review
         return obligations(self.rules, arrangements, submitted, latest, on)
 
-    def assessment_rules(self, assessment: Assessment) -> FrameworkVersion:
-        """The framework version an assessment was made under (it may be older than the current one)."""
-        return framework_version(assessment.framework_version)
-
     # Internals.
 
     def _checked_priorities(self, council: Council, details: dict[str, Any]) -> dict[str, Any]:
@@ -326,6 +313,15 @@ class Framework:
         start = details.get("start_date") or self.clock.now().date()
         year = FinancialYear.containing(start).start_year
         return {**details, "corporate_priorities": check_priorities(self.rules, council, year, tuple(given))}
+
+    def _open(
+        self, actor: Actor, action: Action, reference: str, expected_version: int | None
+    ) -> Arrangement:
+        """The arrangement to act on, once this person may take this step from where it is now."""
+        current = self._current(reference, expected_version)
+        check_permitted(actor, action, current)
+        check_transition(action, current)
+        return current
 
     def _current(self, reference: str, expected_version: int | None) -> Arrangement:
         current = self.register.get(reference)

@@ -29,7 +29,8 @@ from typing import Literal
 
 from kcpf.errors import InvalidInput
 from kcpf.model import Arrangement, ArrangementType, Council, SourceRecord, Status, parse_reference
-from kcpf.parsing import parse_money, parse_uk_date
+from kcpf.parsing import PENNY, parse_money, parse_uk_date
+from kcpf.wording import plural
 
 # ----------------------------------------------------------------------------------------------------------
 # Fields and the header spellings councils use for them
@@ -822,7 +823,7 @@ class ImportPlan:
         if self.blocked:
             count = len(self.rows_not_imported)
             return (
-                f"Nothing was imported: {count} row{'' if count == 1 else 's'} "
+                f"Nothing was imported: {plural(count, 'row')} "
                 f"{'has' if count == 1 else 'have'} problems. Correct the file and import it again, "
                 "or use --skip-invalid to import the other rows."
             )
@@ -834,7 +835,7 @@ class ImportPlan:
         text = ", ".join(parts) + "."
         if self.problems:
             count = len(self.rows_not_imported)
-            text += f" {count} row{'' if count == 1 else 's'} with problems left out."
+            text += f" {plural(count, 'row')} with problems left out."
         return text
 
 
@@ -1013,7 +1014,7 @@ def export_money(amount: Decimal | None) -> str:
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         return f"{amount:f}"
-    return f"{amount.quantize(Decimal('0.01')):f}"
+    return f"{amount.quantize(PENNY):f}"
 
 
 def export_date(day: date | None) -> str:

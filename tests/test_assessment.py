@@ -213,3 +213,16 @@ def test_overriding_a_suggestion_needs_a_reason() -> None:
         InvalidInput, match=r"differs from what the record suggests: Financial \(the record suggests yes"
     ):
         assess(FRAMEWORK_2025, a, given, by="jo@chorley.gov.uk", at=at(date(2026, 5, 1)))
+
+
+def test_a_criterion_left_unanswered_takes_the_records_suggestion() -> None:
+    a = arrangement(annual_value=Decimal("250000"), start_date=date(2025, 4, 1), end_date=date(2030, 3, 31))
+    given = {"priorities": Answer(False), "risk": Answer(True), "resource": Answer(False)}
+    result = assess(FRAMEWORK_2025, a, given, by="jo@chorley.gov.uk", at=at(date(2026, 5, 1)))
+    assert result.explanation == "3 of 5 met: Financial, Risk, Length: key"
+    assert result.answer("financial").reason.startswith(
+        "as the record suggests: the annual value is £250,000"
+    )
+    assert not result.answer("length").overrides_suggestion
+    with pytest.raises(InvalidInput, match="Still to answer: Corporate Priorities"):
+        assess(FRAMEWORK_2025, a, {"risk": Answer(True)}, by="jo@chorley.gov.uk", at=at(date(2026, 5, 1)))

@@ -16,7 +16,7 @@ from kcpf.cli import main
 from kcpf.framework import FRAMEWORK_2025
 from kcpf.lifecycle import RoleDirectory
 from kcpf.model import ArrangementType, Council, Status
-from kcpf.services import Framework
+from kcpf.services import FrameworkService
 from tests.builders import FixedClock, at
 
 DATA = Path(__file__).parent / "data"
@@ -299,7 +299,7 @@ def test_leaving_out_a_criterion_the_record_answers_accepts_the_suggestion(
 
     code, _, err = run(capsys, "assess", "KCP-0001", "--risk", "yes", "--by", JO)
     assert code == 2
-    assert "Answer --priorities, --resource too: the record has nothing to suggest for them." in err
+    assert "Every criterion needs a yes or no. Still to answer: Corporate Priorities, Resource." in err
 
     code, out, err = run(
         capsys, "assess", "KCP-0001", "--priorities", "no", "--risk", "yes", "--resource", "no", "--by", JO
@@ -323,7 +323,7 @@ def test_due_lists_what_each_officer_owes(capsys: pytest.CaptureFixture[str], en
     clock = FixedClock(at(date(2026, 5, 1)))
     roles = RoleDirectory(tp=frozenset({TP}))
     with SqliteRegister(environment / "register.sqlite3") as register:
-        kcpf = Framework(register, clock, FRAMEWORK_2025)
+        kcpf = FrameworkService(register, clock, FRAMEWORK_2025)
         for title, officer in (("Waste collection", JO), ("Leisure centres", "sam@southribble.gov.uk")):
             saved = kcpf.identify(
                 roles.actor(officer),

@@ -3,10 +3,12 @@ governance, update, and the refusals on the way."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +21,8 @@ from kcpf.governance import AreaAnswer, InPlace
 from kcpf.lifecycle import RoleDirectory
 from kcpf.model import ArrangementType, Council, Officer, Status
 from kcpf.monitoring import AnnualReview, Kpi, Rag, Risk, Trend
-from kcpf.services import Framework
+from kcpf.ports import Register
+from kcpf.services import FrameworkService
 from tests.builders import FixedClock, at
 
 ROLES = RoleDirectory(tp=frozenset({"tp@chorley.gov.uk"}), smt=frozenset({"chief@chorley.gov.uk"}))
@@ -36,12 +39,12 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def kcpf(tmp_path: Path, clock: FixedClock) -> Iterator[Framework]:
+def kcpf(tmp_path: Path, clock: FixedClock) -> Iterator[FrameworkService]:
     with SqliteRegister(tmp_path / "register.sqlite3") as register:
-        yield Framework(register, clock, FRAMEWORK_2025)
+        yield FrameworkService(register, clock, FRAMEWORK_2025)
 
 
-def identify(kcpf: Framework, **details: object) -> str:
+def identify(kcpf: FrameworkService, **details: object) -> str:
     fields: dict[str, object] = {
         "title": "Leisure centres",
         "type": ArrangementType.PARTNERSHIP,
@@ -62,7 +65,7 @@ def criteria(*met: str) -> dict[str, Answer]:
     return {k: Answer(k in met, f"because {k}") for k in FRAMEWORK_2025.criterion_keys}
 
 
-def test_the_officer_who_identifies_is_the_responsible_officer(kcpf: Framework) -> None:
+def test_the_officer_who_identifies_is_the_responsible_officer(kcpf: FrameworkService) -> None:
     reference = identify(kcpf)
     stored = kcpf.register.get(reference)
     assert reference == "KCP-0001"
@@ -80,7 +83,7 @@ def test_the_officer_who_identifies_is_the_responsible_officer(kcpf: Framework) 
     assert named.responsible_officer.email == "sam@southribble.gov.uk"
 
 
-def test_the_whole_journey(kcpf: Framework, clock: FixedClock) -> None:
+def test_the_whole_journey(kcpf: FrameworkService, clock: FixedClock) -> None:
     reference = identify(kcpf)
     suggestions = kcpf.suggestions(reference)
     assert suggestions["financial"].met
@@ -159,20 +162,20 @@ def test_the_whole_journey(kcpf: Framework, clock: FixedClock) -> None:
     ]
 
 
-def test_not_key_on_assessment_cannot_be_proposed(kcpf: Framework) -> None:
+def test_not_key_on_assessment_cannot_be_proposed(kcpf: FrameworkService) -> None:
     reference = identify(kcpf)
     kcpf.assess(JO, reference, criteria("financial", "length"))
     with pytest.raises(InvalidInput, match=r"2 of 5 met.*nothing to propose"):
         kcpf.propose(JO, reference)
 
 
-def test_propose_needs_an_assessment_first(kcpf: Framework) -> None:
+def test_propose_needs_an_assessment_first(kcpf: FrameworkService) -> None:
     reference = identify(kcpf)
     with pytest.raises(InvalidTransition, match="Assess it against the criteria first"):
         kcpf.propose(JO, reference)
 
 
-def test_another_officer_cannot_assess_but_tp_can(kcpf: Framework) -> None:
+def test_another_officer_cannot_assess_but_tp_can(kcpf: FrameworkService) -> None:
     reference = identify(kcpf)
     with pytest.raises(NotPermitted, match="Only KCP-0001's responsible officer"):
         kcpf.assess(SAM, reference, criteria())
@@ -181,7 +184,7 @@ def test_another_officer_cannot_assess_but_tp_can(kcpf: Framework) -> None:
     assert kcpf.register.assessments(reference) == [assessment]
 
 
-def test_deferred_can_be_proposed_again(kcpf: Framework) -> None:
+def test_deferred_can_be_proposed_again(kcpf: FrameworkService) -> None:
     reference = identify(kcpf)
     kcpf.assess(JO, reference, criteria("financial", "risk", "length"))
     kcpf.propose(JO, reference)
@@ -189,7 +192,7 @@ def test_deferred_can_be_proposed_again(kcpf: Framework) -> None:
     assert kcpf.propose(JO, reference).status is Status.PROPOSED
 
 
-def test_a_stale_edit_is_refused_and_nothing_is_overwritten(kcpf: Framework) -> None:
+def test_a_stale_edit_is_refused_and_nothing_is_overwritten(kcpf: FrameworkService) -> None:
     reference = identify(kcpf)
     read_by_jo = kcpf.register.get(reference)
     kcpf.edit(TP, reference, expected_version=read_by_jo.version, description="Set by T&P")
@@ -198,20 +201,20 @@ def test_a_stale_edit_is_refused_and_nothing_is_overwritten(kcpf: Framework) -> 
     assert kcpf.register.get(reference).description == "Set by T&P"
 
 
-def test_status_cannot_be_edited_directly(kcpf: Framework) -> None:
+def test_status_cannot_be_edited_directly(kcpf: FrameworkService) -> None:
     reference = identify(kcpf)
     with pytest.raises(InvalidInput, match="cannot be edited directly: status"):
         kcpf.edit(JO, reference, status=Status.KEY)
 
 
-def test_ended_arrangements_are_closed(kcpf: Framework) -> None:
+def test_ended_arrangements_are_closed(kcpf: FrameworkService) -> None:
     reference = identify(kcpf)
     kcpf.end(JO, reference)
     with pytest.raises(InvalidTransition, match="Ended"):
         kcpf.edit(JO, reference, description="late change")
 
 
-def test_assign_officer_is_for_tp(kcpf: Framework) -> None:
+def test_assign_officer_is_for_tp(kcpf: FrameworkService) -> None:
     reference = identify(kcpf)
     with pytest.raises(NotPermitted, match="Only Transformation and Partnerships assigns"):
         kcpf.assign_officer(SAM, reference, Officer("sam@southribble.gov.uk"))
@@ -222,20 +225,56 @@ def test_assign_officer_is_for_tp(kcpf: Framework) -> None:
     kcpf.assess(SAM, reference, criteria())
 
 
-def test_files_reads_each_record_kind_once(kcpf: Framework) -> None:
+class CountingRegister:
+    """The real register, counting the reads made through it."""
+
+    def __init__(self, register: Register) -> None:
+        self.register = register
+        self.reads: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        self.reads[name] += 1
+        return getattr(self.register, name)
+
+
+def test_files_reads_each_record_kind_once(kcpf: FrameworkService, clock: FixedClock) -> None:
     first = identify(kcpf)
     second = identify(kcpf, title="Museum partnership")
+    third = identify(kcpf, title="Market hall")
     kcpf.assess(JO, second, criteria("risk"))
-    files = kcpf.files(kcpf.register.arrangements())
-    assert [f.arrangement.reference for f in files] == [first, second]
+    kcpf.assess(JO, third, criteria("risk"))
+    counting = CountingRegister(kcpf.register)
+    files = FrameworkService(counting, clock, FRAMEWORK_2025).files(kcpf.register.arrangements())
+    assert counting.reads == {
+        "assessments": 1,
+        "decisions": 1,
+        "governance_reviews": 1,
+        "monitoring_updates": 1,
+    }
+    assert [f.arrangement.reference for f in files] == [first, second, third]
     assert files[0].latest_assessment is None
     assert files[1].latest_assessment is not None
+    assert files[2].latest_assessment is not None
 
 
-def test_corporate_priorities_are_the_councils_own(kcpf: Framework) -> None:
+def test_corporate_priorities_are_the_councils_own(kcpf: FrameworkService) -> None:
     reference = identify(
         kcpf, council=Council.SOUTH_RIBBLE, corporate_priorities=("healthy and happy communities",)
     )
     assert kcpf.register.get(reference).corporate_priorities == ("Healthy and happy communities",)
     with pytest.raises(InvalidInput, match="Not a corporate priority of South Ribble Borough Council"):
         kcpf.edit(JO, reference, corporate_priorities=("A green and sustainable borough",))
+
+
+def test_a_later_gap_takes_governance_in_place_back_to_key(kcpf: FrameworkService) -> None:
+    reference = identify(kcpf)
+    kcpf.assess(JO, reference, criteria("financial", "risk", "length"))
+    kcpf.propose(JO, reference)
+    kcpf.decide(SMT, reference, Status.KEY)
+    areas = kcpf.governance_areas(reference)
+    all_in_place = {k: AreaAnswer(k, InPlace.YES) for k in areas}
+    assert kcpf.record_governance(JO, reference, all_in_place)[0].status is Status.GOVERNANCE_IN_PLACE
+    gap = AreaAnswer("exit_strategy", InPlace.NO, "Renegotiate notice period", date(2026, 12, 31))
+    saved, review = kcpf.record_governance(JO, reference, {**all_in_place, "exit_strategy": gap})
+    assert saved.status is Status.KEY
+    assert [g.area for g in review.gaps] == ["exit_strategy"]

@@ -27,6 +27,7 @@ from kcpf.framework import CURRENT_VERSION, VERSIONS, Criterion
 from kcpf.model import Council, Officer, Status, parse_reference
 from kcpf.parsing import format_uk_date, parse_uk_date, split_answer
 from kcpf.transparency import export_table, parse_map_options
+from kcpf.wording import plural
 
 log = logging.getLogger("kcpf")
 T = TypeVar("T")
@@ -148,7 +149,12 @@ def _register_import(app: Application, args: argparse.Namespace) -> int:
     if plan.blocked:
         print(plan.summary(), file=sys.stderr)
         return EXIT_BAD_INPUT
-    left_out = f" {len(plan.rows_not_imported)} rows with problems were left out." if plan.problems else ""
+    skipped = len(plan.rows_not_imported)
+    left_out = (
+        f" {plural(skipped, 'row')} with problems {'was' if skipped == 1 else 'were'} left out."
+        if skipped
+        else ""
+    )
     print(
         f"Imported {args.file.name} for {args.council.label}: {len(plan.to_add)} added, "
         f"{len(plan.to_update)} updated, {plan.unchanged} unchanged.{left_out}"
@@ -157,9 +163,7 @@ def _register_import(app: Application, args: argparse.Namespace) -> int:
 
 
 def _register_list(app: Application, args: argparse.Namespace) -> int:
-    arrangements = app.framework.register.arrangements(
-        council=args.council, status=args.status, officer=args.officer
-    )
+    arrangements = app.framework.arrangements(council=args.council, status=args.status, officer=args.officer)
     print(show.arrangement_table(arrangements))
     if not arrangements and not (args.council or args.status or args.officer):
         print(
@@ -183,7 +187,7 @@ def _register_assign(app: Application, args: argparse.Namespace) -> int:
 
 
 def _register_export(app: Application, args: argparse.Namespace) -> int:
-    arrangements = app.framework.register.arrangements()
+    arrangements = app.framework.arrangements()
     out = args.out
     if args.format == "json":
         document = export_document(app.framework.files(arrangements), app.rules, app.clock.now())
@@ -202,30 +206,14 @@ def _register_export(app: Application, args: argparse.Namespace) -> int:
 
 def _assess(app: Application, args: argparse.Namespace) -> int:
     actor = app.actor(_actor_email(app, args.by))
-    rules = app.rules
-    other = [c.key for c in _all_criteria() if c.key not in rules.criterion_keys and getattr(args, c.key)]
-    if other:
-        raise InvalidInput(f"Framework {rules.version} has no criterion {', '.join(other)}.")
-    suggestions = app.framework.suggestions(args.reference)
     answers: dict[str, Answer] = {}
-    missing: list[str] = []
-    for criterion in rules.criterion_keys:
-        given = getattr(args, criterion)
-        if given is None and criterion in suggestions:
-            suggestion = suggestions[criterion]
-            answers[criterion] = Answer(suggestion.met, f"as the record suggests: {suggestion.why}")
-        elif given is None:
-            missing.append(f"--{criterion}")
-        else:
+    for criterion in _all_criteria():
+        given = getattr(args, criterion.key)
+        if given is not None:
             try:
-                answers[criterion] = Answer(*split_answer(given))
+                answers[criterion.key] = Answer(*split_answer(given))
             except InvalidInput as error:
-                raise InvalidInput(f"--{criterion}: {error.message}", field=criterion) from None
-    if missing:
-        raise InvalidInput(
-            f"Answer {', '.join(missing)} too: the record has nothing to suggest for "
-            f"{'it' if len(missing) == 1 else 'them'}."
-        )
+                raise InvalidInput(f"--{criterion.key}: {error.message}", field=criterion.key) from None
     saved, assessment = app.framework.assess(actor, args.reference, answers)
     print(f"{saved.reference} {saved.title}: {assessment.explanation}.")
     if assessment.is_key:

@@ -12,13 +12,13 @@ from kcpf.cli.settings import Settings, SettingsError
 from kcpf.framework import FrameworkVersion
 from kcpf.lifecycle import Actor
 from kcpf.ports import Clock
-from kcpf.services import Framework
+from kcpf.services import FrameworkService
 
 
 @dataclass(frozen=True)
 class Application:
     settings: Settings
-    framework: Framework
+    framework: FrameworkService
     clock: Clock
 
     @property
@@ -47,6 +47,6 @@ def application(settings: Settings) -> Iterator[Application]:
     clock = SystemClock()
     register = SqliteRegister(settings.register_path)
     try:
-        yield Application(settings, Framework(register, clock, settings.framework()), clock)
+        yield Application(settings, FrameworkService(register, clock, settings.framework()), clock)
     finally:
         register.close()

@@ -11,6 +11,7 @@ from kcpf.framework import FrameworkVersion
 from kcpf.model import Arrangement
 from kcpf.parsing import format_money, format_uk_date
 from kcpf.services import ArrangementFile
+from kcpf.wording import plural
 
 
 def money(amount: Decimal | None) -> str:
@@ -39,7 +40,7 @@ def arrangement_table(arrangements: Sequence[Arrangement]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(
-        f"{len(arrangements)} contract{'s' if len(arrangements) != 1 else ''} and partnerships listed."
+        f"{plural(len(arrangements), 'contract or partnership', 'contracts and partnerships')} listed."
     )
     return "\n".join(lines)
 
@@ -97,7 +98,7 @@ def arrangement_file(file: ArrangementFile, framework: FrameworkVersion) -> str:
     review = file.latest_governance
     if review is not None:
         gaps = review.gaps
-        lines.append(f"  Governance self-assessment: {len(gaps)} open gap{'s' if len(gaps) != 1 else ''}")
+        lines.append(f"  Governance self-assessment: {plural(len(gaps), 'open gap')}")
         for gap in gaps:
             area = framework.governance_area(gap.area).name
             target = format_uk_date(gap.target_date) if gap.target_date else "no date"
@@ -119,7 +120,7 @@ def obligations_text(owed: Sequence[Obligation]) -> str:
                 f"  {o.state.upper():8} {o.reference} {o.title}: {o.what} (due {format_uk_date(o.due_date)})"
             )
     overdue = sum(o.overdue for o in owed)
-    lines.append(f"{len(owed)} item{'s' if len(owed) != 1 else ''} owed, {overdue} overdue.")
+    lines.append(f"{plural(len(owed), 'item')} owed, {overdue} overdue.")
     return "\n".join(lines)
 
 
