@@ -26,4 +26,4 @@ def write_atomically(path: Path, write: Callable[[TextIO], object], *, encoding:
             Path(temporary).unlink(missing_ok=True)
             raise
     except OSError as error:
-        raise InvalidInput(f"Cannot write {path} ({error.strerror}).", field="out") from None
+        raise InvalidInput(f"Cannot write {path} ({error.strerror}).") from None

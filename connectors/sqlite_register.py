@@ -37,7 +37,7 @@ from kcpf.records import (
 T = TypeVar("T")
 
 
-class SchemaTooNewError(KcpfError):
+class SchemaTooNew(KcpfError):
     """The file was written by a newer KCPF: opening it with this version could damage it."""
 
 
@@ -176,7 +176,7 @@ def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration] = MI
 
 def _refuse_newer(current: int, known: int) -> None:
     if current > known:
-        raise SchemaTooNewError(
+        raise SchemaTooNew(
             f"This register file uses schema version {current}, but this KCPF only knows versions up to "
             f"{known}. It was written by a newer KCPF: upgrade KCPF to open it. The file was not changed."
         )

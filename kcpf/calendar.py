@@ -94,9 +94,7 @@ class Period:
         return Period(self.year, 2) if self.half == 1 else Period(FinancialYear(self.year.start_year + 1), 1)
 
     def due_date(self, rules: MonitoringRules) -> date:
-        month, day = rules.h1_update_due if self.half == 1 else rules.h2_update_due
-        year = self.end.year if month >= self.end.month else self.end.year + 1
-        return date(year, month, min(day, _months.monthrange(year, month)[1]))
+        return deadline_after(self.end, rules.h1_update_due if self.half == 1 else rules.h2_update_due)
 
     @classmethod
     def containing(cls, day: date) -> Period:
@@ -114,10 +112,17 @@ class Period:
         return cls(FinancialYear.parse(match.group(1)), int(match.group(2)))
 
 
+def deadline_after(end: date, month_day: tuple[int, int]) -> date:
+    """The first (month, day) after `end`; a day past the month's end is its last day (29 February)."""
+    month, day = month_day
+    year = end.year if (month, day) > (end.month, end.day) else end.year + 1
+    return date(year, month, min(day, _months.monthrange(year, month)[1]))
+
+
 @dataclass(frozen=True)
-class AnnualUpdate:
+class ExecutiveUpdate:
     """T&P's annual update to one council's executive on the year just ended, and the objectives set for
-    the current one."""
+    the current one. (The responsible officers' year-end updates feed it.)"""
 
     council: Council
     year: FinancialYear
@@ -128,12 +133,11 @@ class AnnualUpdate:
         return f"Annual update to {self.council.label}'s {self.council.executive} for {self.year.label}"
 
 
-def annual_update(council: Council, year: FinancialYear, rules: MonitoringRules) -> AnnualUpdate:
+def executive_update(council: Council, year: FinancialYear, rules: MonitoringRules) -> ExecutiveUpdate:
     """Each council's executive (Chorley's Executive Cabinet, South Ribble's Cabinet) gets its own update."""
-    _ = council.executive  # a shared arrangement has no executive of its own: refuse early
-    month, day = rules.annual_update_due
-    after = year.end.year if month > year.end.month else year.end.year + 1
-    return AnnualUpdate(council, year, date(after, month, min(day, _months.monthrange(after, month)[1])))
+    if council is Council.SHARED:
+        raise InvalidInput("A shared arrangement reports to both executives: name Chorley or South Ribble.")
+    return ExecutiveUpdate(council, year, deadline_after(year.end, rules.annual_update_due))
 
 
 def last_ended_period(day: date) -> Period:

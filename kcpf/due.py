@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from kcpf.calendar import Period, last_ended_period
 from kcpf.framework import FrameworkVersion
-from kcpf.governance import GovernanceReview
+from kcpf.governance import GovernanceReview, overdue_gaps
 from kcpf.model import KEY_STATUSES, Arrangement, Officer
 
 
@@ -70,20 +70,18 @@ def obligations(
                 )
             )
         review = latest_reviews.get(arrangement.reference)
-        for gap in review.gaps if review else ():
-            if gap.target_date is not None and gap.target_date < on:
-                area = framework.governance_area(gap.area).name
-                owed.append(
-                    Obligation(
-                        arrangement.reference,
-                        arrangement.title,
-                        arrangement.responsible_officer,
-                        Owed.GOVERNANCE_PLAN,
-                        f"{area}: {gap.plan}",
-                        gap.target_date,
-                        overdue=True,
-                    )
+        for gap in overdue_gaps(review, on) if review else ():
+            owed.append(
+                Obligation(
+                    arrangement.reference,
+                    arrangement.title,
+                    arrangement.responsible_officer,
+                    Owed.GOVERNANCE_PLAN,
+                    f"{framework.governance_area(gap.area).name}: {gap.plan}",
+                    gap.target_date or on,
+                    overdue=True,
                 )
+            )
     return sorted(owed, key=lambda o: (_officer_key(o.officer), o.due_date, o.reference))
 
 

@@ -70,7 +70,7 @@ class MonitoringRules:
 
     h1_update_due: tuple[int, int] = (10, 31)
     h2_update_due: tuple[int, int] = (4, 30)
-    annual_update_due: tuple[int, int] = (7, 31)
+    annual_update_due: tuple[int, int] = (7, 31)  # T&P's update to each council's executive
     rag_amber_tolerance: Decimal = Decimal("0.05")
     periods_looked_back: int = 4
 

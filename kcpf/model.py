@@ -10,8 +10,6 @@ from enum import StrEnum
 
 from kcpf.errors import InvalidInput
 
-REFERENCE_PATTERN = re.compile(r"^KCP-(\d{4,})$")
-
 
 def format_reference(number: int) -> str:
     """The stable human id of an arrangement: KCP-0001."""
@@ -26,13 +24,6 @@ def parse_reference(text: str) -> str:
             f"“{text.strip()}” is not a KCPF reference. References look like KCP-0001.", field="reference"
         )
     return format_reference(int(match.group(1)))
-
-
-def reference_number(reference: str) -> int:
-    match = REFERENCE_PATTERN.match(reference)
-    if match is None:
-        raise InvalidInput(f"“{reference}” is not a KCPF reference. References look like KCP-0001.")
-    return int(match.group(1))
 
 
 class Council(StrEnum):
@@ -208,10 +199,6 @@ class Arrangement:
             raise InvalidInput(
                 "This contract or partnership cannot be recorded: " + "; ".join(problems) + "."
             )
-
-    @property
-    def kind(self) -> str:
-        return self.type.value
 
     def is_responsible(self, email: str) -> bool:
         return (

@@ -81,6 +81,7 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
+    """A type's dataclass field names, looked up once: `dataclasses.fields` is slow on the hot path."""
     names = _FIELD_NAMES.get(cls)
     if names is None:
         names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else ()

@@ -385,14 +385,6 @@ class ColumnMap:
         header = self.headers[index].strip() if index < len(self.headers) else ""
         return header or f"column {column_letter(index)}"
 
-    def describe(self) -> list[str]:
-        """One line per field found, for showing the officer how the file was read."""
-        lines = [f"{_label(name)}: {_quoted(self.column_name(index))}" for name, index in self.fields]
-        if self.extra:
-            kept = ", ".join(_quoted(self.column_name(index)) for index in self.extra)
-            lines.append(f"kept as they are: {kept}")
-        return lines
-
 
 def parse_map_options(options: Iterable[str]) -> dict[str, str]:
     """`--map` options ("Our Odd Header=title") as a mapping from column to field, for `match_columns`."""

@@ -6,11 +6,10 @@ import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from connectors.clock import LONDON
 from kcpf.model import Arrangement, ArrangementType, Council, Officer
 
-LONDON = ZoneInfo("Europe/London")
 OFFICER = Officer("jo.bloggs@chorley.gov.uk", "Jo Bloggs")
 
 

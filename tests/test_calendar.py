@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kcpf.calendar import FinancialYear, Period, annual_update, last_ended_period
+from kcpf.calendar import FinancialYear, Period, deadline_after, executive_update, last_ended_period
 from kcpf.errors import InvalidInput
 from kcpf.framework import FRAMEWORK_2025
 from kcpf.model import Council
@@ -76,11 +76,20 @@ def test_every_day_is_in_exactly_one_half_year(day: date) -> None:
     assert last_ended_period(day).end < day
 
 
-def test_the_annual_update_goes_to_each_councils_executive() -> None:
-    chorley = annual_update(Council.CHORLEY, FinancialYear(2025), RULES)
+def test_the_executive_update_goes_to_each_councils_executive() -> None:
+    chorley = executive_update(Council.CHORLEY, FinancialYear(2025), RULES)
     assert chorley.title == "Annual update to Chorley Council's Executive Cabinet for 2025/26"
     assert chorley.due == date(2026, 7, 31)
-    south_ribble = annual_update(Council.SOUTH_RIBBLE, FinancialYear(2025), RULES)
+    south_ribble = executive_update(Council.SOUTH_RIBBLE, FinancialYear(2025), RULES)
     assert south_ribble.title == "Annual update to South Ribble Borough Council's Cabinet for 2025/26"
     with pytest.raises(InvalidInput, match="reports to both executives"):
-        annual_update(Council.SHARED, FinancialYear(2025), RULES)
+        executive_update(Council.SHARED, FinancialYear(2025), RULES)
+
+
+def test_a_deadline_is_the_first_such_day_after_the_end() -> None:
+    assert deadline_after(date(2026, 9, 30), (10, 31)) == date(2026, 10, 31)
+    assert deadline_after(date(2027, 3, 31), (4, 30)) == date(2027, 4, 30)
+    assert deadline_after(date(2027, 3, 31), (7, 31)) == date(2027, 7, 31)
+    assert deadline_after(date(2026, 9, 30), (9, 30)) == date(2027, 9, 30)  # never on or before the end
+    assert deadline_after(date(2027, 3, 31), (2, 29)) == date(2028, 2, 29)
+    assert deadline_after(date(2026, 3, 31), (2, 29)) == date(2027, 2, 28)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kcpf.calendar import Period
-from kcpf.cli.settings import Settings, SettingsError
+from kcpf.cli.settings import InvalidSetting, Settings
 
 
 def test_defaults() -> None:
@@ -53,6 +53,6 @@ def test_roles_and_deadlines() -> None:
     ],
 )
 def test_malformed_settings_are_named(name: str, value: str, message: str) -> None:
-    with pytest.raises(SettingsError) as raised:
+    with pytest.raises(InvalidSetting) as raised:
         Settings.from_env({name: value})
     assert message in raised.value.message

@@ -20,7 +20,7 @@ from connectors.transparency_csv import read_csv, write_csv
 from kcpf.assessment import Answer
 from kcpf.cli import show
 from kcpf.cli.compose import Application, application, prepare_data_dir
-from kcpf.cli.settings import Settings, SettingsError
+from kcpf.cli.settings import InvalidSetting, Settings
 from kcpf.errors import InvalidInput, KcpfError
 from kcpf.export import export_document
 from kcpf.framework import CURRENT_VERSION, VERSIONS, Criterion
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ)
         prepare_data_dir(settings)
-    except SettingsError as error:
+    except InvalidSetting as error:
         print(f"kcpf: {error.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     _configure_logging(settings)
@@ -190,7 +190,7 @@ def _register_export(app: Application, args: argparse.Namespace) -> int:
     arrangements = app.framework.arrangements()
     out = args.out
     if args.format == "json":
-        document = export_document(app.framework.files(arrangements), app.rules, app.clock.now())
+        document = export_document(app.framework.files(arrangements), app.rules, app.framework.clock.now())
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         if out is None:
             sys.stdout.write(text)
@@ -222,7 +222,7 @@ def _assess(app: Application, args: argparse.Namespace) -> int:
 
 
 def _due(app: Application, args: argparse.Namespace) -> int:
-    on = args.on or app.clock.now().date()
+    on = args.on or app.framework.clock.now().date()
     print(f"Due and overdue on {format_uk_date(on)}:")
     print(show.obligations_text(app.framework.due(on, officer=args.officer)))
     return EXIT_OK
@@ -258,6 +258,8 @@ def _configure_logging(settings: Settings) -> None:
     """Details go to the log file only: the console gets a sentence and an incident id, never a traceback."""
     handler = logging.FileHandler(settings.log_path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    for old in log.handlers:
+        old.close()
     log.handlers[:] = [handler]
     log.propagate = False
     log.setLevel(logging.INFO)

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 from connectors.clock import SystemClock
 from connectors.sqlite_register import SqliteRegister
-from kcpf.cli.settings import Settings, SettingsError
+from kcpf.cli.settings import InvalidSetting, Settings
 from kcpf.framework import FrameworkVersion
 from kcpf.lifecycle import Actor
-from kcpf.ports import Clock
 from kcpf.services import FrameworkService
 
 
@@ -19,7 +18,6 @@ from kcpf.services import FrameworkService
 class Application:
     settings: Settings
     framework: FrameworkService
-    clock: Clock
 
     @property
     def rules(self) -> FrameworkVersion:
@@ -36,7 +34,7 @@ def prepare_data_dir(settings: Settings) -> None:
         with settings.log_path.open("a", encoding="utf-8"):
             pass
     except OSError as error:
-        raise SettingsError(
+        raise InvalidSetting(
             f"KCPF_DATA_DIR is “{settings.data_dir}”, which KCPF cannot use as its data directory "
             f"({error.strerror}). Point it at a folder KCPF may create and write to."
         ) from None
@@ -47,6 +45,6 @@ def application(settings: Settings) -> Iterator[Application]:
     clock = SystemClock()
     register = SqliteRegister(settings.register_path)
     try:
-        yield Application(settings, FrameworkService(register, clock, settings.framework()), clock)
+        yield Application(settings, FrameworkService(register, clock, settings.framework()))
     finally:
         register.close()

@@ -3,6 +3,7 @@ with a message that names it."""
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import re
 from collections.abc import Mapping
@@ -12,30 +13,12 @@ from pathlib import Path
 from kcpf.errors import KcpfError
 from kcpf.framework import CURRENT_VERSION, VERSIONS, FrameworkVersion, framework_version
 from kcpf.lifecycle import RoleDirectory
+from kcpf.parsing import MONTH_NAMES
 
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        [
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ],
-        start=1,
-    )
-}
+_MONTHS = {name.lower(): number for number, name in enumerate(MONTH_NAMES, start=1)}
 
 
-class SettingsError(KcpfError):
+class InvalidSetting(KcpfError):
     """A setting is missing or malformed."""
 
 
@@ -51,10 +34,6 @@ class Settings:
     @property
     def register_path(self) -> Path:
         return self.data_dir / "register.sqlite3"
-
-    @property
-    def report_dir(self) -> Path:
-        return self.data_dir / "reports"
 
     @property
     def log_path(self) -> Path:
@@ -74,13 +53,13 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         version = env.get("KCPF_FRAMEWORK_VERSION", "").strip() or CURRENT_VERSION
         if version not in VERSIONS:
-            raise SettingsError(
+            raise InvalidSetting(
                 f"KCPF_FRAMEWORK_VERSION is “{version}”, which is not a framework version this release knows "
                 f"({', '.join(VERSIONS)})."
             )
         user = env.get("KCPF_USER", "").strip().lower()
         if user and not _EMAIL.fullmatch(user):
-            raise SettingsError(f"KCPF_USER is “{user}”, which is not an email address.")
+            raise InvalidSetting(f"KCPF_USER is “{user}”, which is not an email address.")
         return cls(
             data_dir=Path(env.get("KCPF_DATA_DIR", "").strip() or "./data"),
             roles=RoleDirectory(
@@ -104,7 +83,7 @@ def _people(env: Mapping[str, str], name: str) -> frozenset[str]:
     people = {p.strip().lower() for p in env.get(name, "").split(",") if p.strip()}
     bad = sorted(p for p in people if not (_EMAIL.fullmatch(p) or _OBJECT_ID.fullmatch(p)))
     if bad:
-        raise SettingsError(
+        raise InvalidSetting(
             f"{name} must be a comma-separated list of email addresses or Entra object ids; "
             f"these are neither: {', '.join(bad)}."
         )
@@ -121,12 +100,12 @@ def _month_day(
     match = re.fullmatch(r"(\d{1,2})\s+([A-Za-z]+)", text)
     month = _MONTHS.get(match.group(2).lower()) if match else None
     if match is None or month is None or not 1 <= int(match.group(1)) <= 31:
-        raise SettingsError(f"{name} is “{text}”: write a day and a month, such as 31 October.")
+        raise InvalidSetting(f"{name} is “{text}”: write a day and a month, such as 31 October.")
     day = int(match.group(1))
-    if day > (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
-        raise SettingsError(f"{name} is “{text}”, a day that does not exist.")
+    if day > calendar.monthrange(2024, month)[1]:  # a leap year: 29 February is a real deadline
+        raise InvalidSetting(f"{name} is “{text}”, a day that does not exist.")
     if month not in months:
-        raise SettingsError(
+        raise InvalidSetting(
             f"{name} is “{text}”: the update is for a half-year that ends in {after}, so its deadline must "
             "fall in the six months after that."
         )
