@@ -868,7 +868,7 @@ def plan_import(
     to_add: list[ImportedRow] = []
     to_update: list[PlannedUpdate] = []
     unchanged = 0
-    claimed: dict[int, int] = {}
+    claimed: dict[str | None, int] = {}  # reference -> the row that updates it
     for row in validated.rows:
         if row.kcpf_reference is not None:
             found = by_kcpf.get(row.kcpf_reference)
@@ -901,17 +901,17 @@ def plan_import(
             to_add.append(row)
             continue
         before = candidates[0]
-        if id(before) in claimed:
+        if before.reference in claimed:
             problems.append(
                 RowProblem(
                     row.row_number,
                     "",
-                    f"This row matches {before.reference}, which row {claimed[id(before)]} already updates. "
-                    "Give each contract one row.",
+                    f"This row matches {before.reference}, which row {claimed[before.reference]} already "
+                    "updates. Give each contract one row.",
                 )
             )
             continue
-        claimed[id(before)] = row.row_number
+        claimed[before.reference] = row.row_number
         try:
             after = merge_imported(before, row.arrangement)
         except InvalidInput as error:
