@@ -55,6 +55,13 @@ def imported(capsys: pytest.CaptureFixture[str]) -> str:
     return out
 
 
+def imported_with_officer(capsys: pytest.CaptureFixture[str]) -> None:
+    """The sample register, with Jo as KCP-0001's responsible officer."""
+    imported(capsys)
+    code, _, err = run(capsys, "register", "assign", "KCP-0001", "--officer", JO, "--by", TP)
+    assert code == 0, err
+
+
 def test_import_list_show(capsys: pytest.CaptureFixture[str]) -> None:
     out = imported(capsys)
     assert "Row 8: This row repeats row 4, so it was imported once." in out
@@ -156,8 +163,7 @@ def test_assign_then_assess(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_a_bad_answer_names_the_option(capsys: pytest.CaptureFixture[str]) -> None:
-    imported(capsys)
-    run(capsys, "register", "assign", "KCP-0001", "--officer", JO, "--by", TP)
+    imported_with_officer(capsys)
     code, _, err = run(capsys, "assess", "KCP-0001", *answers(JO, financial="maybe"))
     assert code == 2
     assert "--financial:" in err
@@ -165,8 +171,7 @@ def test_a_bad_answer_names_the_option(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_exports(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    imported(capsys)
-    run(capsys, "register", "assign", "KCP-0001", "--officer", JO, "--by", TP)
+    imported_with_officer(capsys)
     run(capsys, "assess", "KCP-0001", *answers(JO, financial="yes", risk="yes", length="yes"))
 
     code, out, _ = run(capsys, "register", "export", "--format", "json", "--out", str(tmp_path / "r.json"))
@@ -291,8 +296,7 @@ def test_an_unexpected_failure_gives_an_incident_id_and_logs_the_details(
 def test_leaving_out_a_criterion_the_record_answers_accepts_the_suggestion(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    imported(capsys)
-    run(capsys, "register", "assign", "KCP-0001", "--officer", JO, "--by", TP)
+    imported_with_officer(capsys)
     code, out, _ = run(capsys, "register", "show", "KCP-0001")
     assert "The record suggests Financial: yes (the total value of £12,500,000 over 7 years is about" in out
     assert "The record suggests Length: yes (the term is 7 years" in out
@@ -311,8 +315,7 @@ def test_leaving_out_a_criterion_the_record_answers_accepts_the_suggestion(
 
 
 def test_overriding_a_suggestion_without_a_reason_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    imported(capsys)
-    run(capsys, "register", "assign", "KCP-0001", "--officer", JO, "--by", TP)
+    imported_with_officer(capsys)
     code, _, err = run(capsys, "assess", "KCP-0001", *answers(JO, length="yes"))
     assert code == 2
     assert "Give a reason where your answer differs from what the record suggests: Financial" in err
