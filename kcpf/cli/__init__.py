@@ -11,50 +11,51 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from connectors.files import write_atomically
 from connectors.transparency_csv import read_csv, write_csv
 from kcpf.assessment import Answer
 from kcpf.cli import show
+from kcpf.cli.arguments import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    CommandGroup,
+    Handler,
+    Parser,
+    actor_email,
+    council,
+    reference,
+    status,
+    uk_date,
+)
 from kcpf.cli.compose import Application, application, prepare_data_dir
 from kcpf.cli.settings import InvalidSetting, Settings
 from kcpf.errors import InvalidInput, KcpfError
 from kcpf.export import export_document
 from kcpf.framework import CURRENT_VERSION, VERSIONS, Criterion
-from kcpf.model import Council, Officer, Status, parse_reference
-from kcpf.parsing import format_uk_date, parse_uk_date, split_answer
+from kcpf.model import Officer
+from kcpf.parsing import format_uk_date, split_answer
 from kcpf.transparency import export_table, parse_map_options
 from kcpf.wording import plural
 
 log = logging.getLogger("kcpf")
-T = TypeVar("T")
-
-EXIT_OK = 0
-EXIT_UNEXPECTED = 1
-EXIT_BAD_INPUT = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"kcpf: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="kcpf", description="Key Contracts and Partnerships Framework: the register and its tools."
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     register = commands.add_parser("register", help="the register of contracts and partnerships")
-    sub = register.add_subparsers(dest="register_command", required=True, parser_class=_Parser)
+    sub = register.add_subparsers(dest="register_command", required=True, parser_class=Parser)
 
     imp = sub.add_parser("import", help="import a council's published contract register (CSV)")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--council", required=True, type=_council)
+    imp.add_argument("--council", required=True, type=council)
     imp.add_argument("--skip-invalid", action="store_true", help="import the valid rows and list the others")
     imp.add_argument(
         "--map", action="append", default=[], metavar="COLUMN=FIELD", help="name a column's field"
@@ -62,15 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--by", metavar="EMAIL", help="who is importing (default: KCPF_USER)")
 
     lst = sub.add_parser("list", help="list contracts and partnerships")
-    lst.add_argument("--council", type=_council)
-    lst.add_argument("--status", type=_status)
+    lst.add_argument("--council", type=council)
+    lst.add_argument("--status", type=status)
     lst.add_argument("--officer", metavar="EMAIL")
 
     shw = sub.add_parser("show", help="everything recorded about one arrangement")
-    shw.add_argument("reference", type=_reference)
+    shw.add_argument("reference", type=reference)
 
     asg = sub.add_parser("assign", help="set the responsible officer")
-    asg.add_argument("reference", type=_reference)
+    asg.add_argument("reference", type=reference)
     asg.add_argument("--officer", required=True, metavar="EMAIL")
     asg.add_argument("--name", default="")
     asg.add_argument("--by", metavar="EMAIL", help="who is assigning (default: KCPF_USER)")
@@ -85,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer each criterion yes or no, with a reason if you like. Leave out a criterion the "
         "record already answers (the annual value, the dates) to accept what it suggests.",
     )
-    assess.add_argument("reference", type=_reference)
+    assess.add_argument("reference", type=reference)
     for criterion in _all_criteria():
         assess.add_argument(
             f"--{criterion.key}",
@@ -95,8 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     assess.add_argument("--by", metavar="EMAIL", help="who is assessing (default: KCPF_USER)")
 
     due = commands.add_parser("due", help="what is due and overdue, by officer")
-    due.add_argument("--on", type=_date, help="the day to look from (default: today)")
+    due.add_argument("--on", type=uk_date, help="the day to look from (default: today)")
     due.add_argument("--officer", metavar="EMAIL")
+
+    # Command groups that live in their own modules add their parsers and handlers here.
+    for group in _GROUPS:
+        _COMMANDS.update(group(commands))
     return parser
 
 
@@ -132,7 +137,7 @@ def _run(app: Application, args: argparse.Namespace) -> int:
 
 
 def _register_import(app: Application, args: argparse.Namespace) -> int:
-    actor = app.actor(_actor_email(app, args.by))
+    actor = app.actor(actor_email(app, args.by))
     headers, rows = read_csv(args.file)
     plan = app.framework.import_register(
         actor,
@@ -179,7 +184,7 @@ def _register_show(app: Application, args: argparse.Namespace) -> int:
 
 
 def _register_assign(app: Application, args: argparse.Namespace) -> int:
-    actor = app.actor(_actor_email(app, args.by))
+    actor = app.actor(actor_email(app, args.by))
     saved = app.framework.assign_officer(actor, args.reference, Officer(args.officer, args.name))
     assert saved.responsible_officer is not None
     print(f"{saved.reference}: responsible officer is now {saved.responsible_officer.display}.")
@@ -205,7 +210,7 @@ def _register_export(app: Application, args: argparse.Namespace) -> int:
 
 
 def _assess(app: Application, args: argparse.Namespace) -> int:
-    actor = app.actor(_actor_email(app, args.by))
+    actor = app.actor(actor_email(app, args.by))
     answers: dict[str, Answer] = {}
     for criterion in _all_criteria():
         given = getattr(args, criterion.key)
@@ -244,14 +249,8 @@ _REGISTER = {
     "assign": _register_assign,
     "export": _register_export,
 }
-_COMMANDS = {"assess": _assess, "due": _due}
-
-
-def _actor_email(app: Application, given: str | None) -> str:
-    email = (given or app.settings.user).strip()
-    if not email:
-        raise InvalidInput("Say who is doing this with --by EMAIL (or set KCPF_USER).", field="by")
-    return email
+_COMMANDS: dict[str, Handler] = {"assess": _assess, "due": _due}
+_GROUPS: tuple[CommandGroup, ...] = ()
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -263,21 +262,3 @@ def _configure_logging(settings: Settings) -> None:
     log.handlers[:] = [handler]
     log.propagate = False
     log.setLevel(logging.INFO)
-
-
-def _argument(parse: Callable[[str], T]) -> Callable[[str], T]:
-    """An argparse type from one of our parsers: argparse then names the option in the message."""
-
-    def convert(text: str) -> T:
-        try:
-            return parse(text)
-        except InvalidInput as error:
-            raise argparse.ArgumentTypeError(error.message) from None
-
-    return convert
-
-
-_council = _argument(Council.parse)
-_status = _argument(Status.parse)
-_reference = _argument(parse_reference)
-_date = _argument(parse_uk_date)
