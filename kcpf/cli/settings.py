@@ -36,6 +36,11 @@ class Settings:
         return self.data_dir / "register.sqlite3"
 
     @property
+    def conversations_path(self) -> Path:
+        """The bot's conversation state: where each officer is in each conversation."""
+        return self.data_dir / "conversations.sqlite3"
+
+    @property
     def log_path(self) -> Path:
         return self.data_dir / "kcpf.log"
 

@@ -1,0 +1,286 @@
+"""The Teams bot on the Microsoft 365 Agents SDK: `create_app()` builds the aiohttp web app.
+
+The bot routes; the flows converse (`bot/flows/`); `kcpf/` decides. Framework calls run off the event loop
+(the register may be SharePoint, whose client is synchronous).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from microsoft_agents.activity import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    Attachment,
+    CardAction,
+    ConversationReference,
+    SuggestedActions,
+)
+from microsoft_agents.authentication.msal import MsalConnectionManager
+from microsoft_agents.hosting.aiohttp import CloudAdapter, start_agent_process
+from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
+from microsoft_agents.hosting.core.storage import Storage
+
+from bot import cards
+from bot.conversation import Said, on_form, on_message
+from bot.flows.engine import FlowState, Notice, Reply, Turn
+from bot.records import OfficerProfile, References
+from kcpf.errors import KcpfError
+from kcpf.lifecycle import Actor, RoleDirectory
+from kcpf.ports import Clock
+from kcpf.services import FrameworkService
+
+log = logging.getLogger("kcpf.bot")
+_CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+PROFILE_MAX_AGE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class BotServices:
+    """Everything the bot needs, built by the composition root (`kcpf/cli/serve.py`)."""
+
+    framework: FrameworkService
+    roles: RoleDirectory
+    storage: Storage
+    clock: Clock
+    app_id: str = ""
+    routes: Sequence[web.RouteDef] = field(default_factory=tuple)  # more pages of the bot's web app
+
+
+class KcpfBot:
+    def __init__(self, services: BotServices, adapter: CloudAdapter) -> None:
+        self.services = services
+        self.adapter = adapter
+        self.references = References(services.storage)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # Routes.
+
+    async def on_message(self, context: TurnContext, state: TurnState) -> None:
+        value = context.activity.value
+        if not (context.activity.text or "").strip() and isinstance(value, dict) and value.get("flow"):
+            await self.on_submit(context, state, value)
+            return
+        text = context.activity.text or ""
+        await self._converse(context, state, lambda turn, flow: on_message(turn, flow, text))
+
+    async def on_submit(self, context: TurnContext, state: TurnState, data: Any) -> None:
+        """Action.Submit, the fallback of Action.Execute: answer in chat and replace the card."""
+        said = await self._converse(
+            context, state, lambda turn, flow: on_form(turn, flow, dict(data or {})), send=False
+        )
+        if said.card is not None and context.activity.reply_to_id:
+            replacement = Activity(
+                type=ActivityTypes.message,
+                id=context.activity.reply_to_id,
+                attachments=[Attachment(content_type=_CARD_TYPE, content=dict(said.card))],
+            )
+            try:
+                await context.update_activity(replacement)
+            except Exception:  # the channel may not allow updates; the chat reply still says what happened
+                log.warning("could not replace the submitted card", exc_info=True)
+        await self._send(context, said.replies)
+
+    async def on_execute(
+        self, context: TurnContext, state: TurnState, data: Any
+    ) -> AdaptiveCardInvokeResponse:
+        """Action.Execute: the invoke's answer is the card that replaces the submitted one."""
+        said = await self._converse(
+            context, state, lambda turn, flow: on_form(turn, flow, dict(data or {})), send=False
+        )
+        await self._send(context, [r for r in said.replies if r.card is None])
+        card = said.card or cards.notice_card("KCPF", "\n".join(r.text for r in said.replies))
+        return AdaptiveCardInvokeResponse(status_code=200, type=_CARD_TYPE, value=dict(card))
+
+    async def on_members_added(self, context: TurnContext, state: TurnState) -> None:
+        for member in context.activity.members_added or []:
+            if member.id != context.activity.recipient.id:
+                await context.send_activity(
+                    "Hello. I help you run the Key Contracts and Partnerships Framework. Type *help* to start."
+                )
+
+    async def on_error(self, context: TurnContext, error: Exception) -> None:
+        """The one turn-error handler: the details go to the log with an id the officer can quote."""
+        incident = uuid.uuid4().hex[:8]
+        log.error("turn failed, incident %s", incident, exc_info=error)
+        text = (
+            f"Sorry, something went wrong on my side (reference {incident}). Nothing you had entered is lost."
+        )
+        try:
+            if context.activity.type == ActivityTypes.invoke:
+                card = cards.notice_card("KCPF", text)
+                await context.send_activity(
+                    Activity(
+                        type=ActivityTypes.invoke_response,
+                        value={"status": 200, "body": {"statusCode": 200, "type": _CARD_TYPE, "value": card}},
+                    )
+                )
+            else:
+                await context.send_activity(text)
+        except Exception:
+            log.error("could not tell the officer about incident %s", incident, exc_info=True)
+
+    # The conversation.
+
+    async def _converse(
+        self,
+        context: TurnContext,
+        state: TurnState,
+        handle: Callable[[Turn, FlowState | None], Said],
+        *,
+        send: bool = True,
+    ) -> Said:
+        key = _flow_key(context)
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            actor = await self._actor(context, state)
+            turn = Turn(self.services.framework, actor, self.services.clock.now())
+            stored = state.conversation.get_value(key)
+            flow = FlowState.from_json(stored) if isinstance(stored, dict) and stored.get("flow") else None
+            said = await asyncio.to_thread(handle, turn, flow)
+            if said.flow is None:
+                state.conversation.delete_value(key)
+            else:
+                state.conversation.set_value(key, said.flow.to_json())
+            await state.save(context)
+        if send:
+            await self._send(context, said.replies)
+        await self._notify(said.notices)
+        return said
+
+    async def _actor(self, context: TurnContext, state: TurnState) -> Actor:
+        """Who is talking: Teams' AAD object id, with name and email from the members API, cached a day."""
+        sender = context.activity.from_property
+        aad = (sender.aad_object_id or "").lower()
+        stored = state.user.get_value("profile")
+        profile = OfficerProfile.from_json(stored) if isinstance(stored, dict) else None
+        now = self.services.clock.now()
+        if profile is None or profile.fetched_at + PROFILE_MAX_AGE < now:
+            profile = await self._fetch_profile(context, now) or profile
+            if profile is not None:
+                state.user.set_value("profile", profile.to_json())
+        if profile is None:
+            raise KcpfError(
+                "I could not find your email address in your organisation's directory, so I cannot tell whose "
+                "contracts and partnerships are yours. Please ask IT to check your Teams account."
+            )
+        if context.activity.conversation.conversation_type in (None, "personal"):
+            await self.references.remember(profile.email, aad, context.activity.get_conversation_reference())
+        return self.services.roles.actor(profile.email, profile.name, aad)
+
+    async def _fetch_profile(self, context: TurnContext, now: datetime) -> OfficerProfile | None:
+        sender = context.activity.from_property
+        client = context.turn_state.get(self.adapter._AGENT_CONNECTOR_CLIENT_KEY)
+        if client is None:
+            return None
+        try:
+            member = await client.conversations.get_conversation_member(  # type: ignore[attr-defined]
+                context.activity.conversation.id, sender.id
+            )
+        except Exception:
+            log.warning("members API failed for %s", sender.id, exc_info=True)
+            return None
+        extra = member.model_extra or {}
+        email = str(extra.get("email") or extra.get("userPrincipalName") or "").strip().lower()
+        if not email:
+            return None
+        return OfficerProfile(
+            email, member.name or sender.name or "", (member.aad_object_id or "").lower(), now
+        )
+
+    async def _send(self, context: TurnContext, replies: Sequence[Reply]) -> None:
+        activities = [_activity(reply) for reply in replies if reply.text or reply.card]
+        if activities:
+            await context.send_activities(activities)
+
+    async def _notify(self, notices: Sequence[Notice]) -> None:
+        """Tell T&P (or an officer) about a proposal or a decision, in their chat with the bot."""
+        for notice in notices:
+            people = self._people(notice.to_role)
+            for person in people:
+                reference = await self.references.find(person)
+                if reference is None:
+                    log.info("no conversation with %s yet; notice not sent", person)
+                    continue
+                try:
+                    await self._proactive(reference, notice.text)
+                except Exception:
+                    log.warning("could not notify %s", person, exc_info=True)
+
+    def _people(self, to: str) -> Sequence[str]:
+        if to == "tp":
+            return sorted(self.services.roles.tp)
+        if to == "smt":
+            return sorted(self.services.roles.smt)
+        return [to]
+
+    async def _proactive(self, reference: ConversationReference, text: str) -> None:
+        async def send(context: TurnContext) -> None:
+            await context.send_activity(text)
+
+        await self.adapter.continue_conversation(
+            self.services.app_id, reference.get_continuation_activity(), send
+        )
+
+
+def _flow_key(context: TurnContext) -> str:
+    sender = context.activity.from_property
+    who = (sender.aad_object_id or sender.id or "anonymous").replace(".", "_")
+    return f"flow_{who}"
+
+
+def _activity(reply: Reply) -> Activity:
+    activity = Activity(type=ActivityTypes.message, text_format="markdown")
+    if reply.text:
+        activity.text = reply.text
+    if reply.card is not None:
+        activity.attachments = [Attachment(content_type=_CARD_TYPE, content=dict(reply.card))]
+    if reply.options:
+        activity.suggested_actions = SuggestedActions(
+            actions=[CardAction(type="imBack", title=o.title, value=o.value) for o in reply.options]
+        )
+    return activity
+
+
+def create_app(services: BotServices) -> web.Application:
+    connections = MsalConnectionManager(CONNECTIONS={"SERVICE_CONNECTION": {"SETTINGS": {}}})
+    if not services.app_id:
+        # Without app credentials (local, loopback only) the SDK warns on every turn that there is no app id.
+        logging.getLogger("microsoft_agents.hosting.core.connector.client.user_token_client").setLevel(
+            logging.ERROR
+        )
+    adapter = CloudAdapter(connection_manager=connections)
+    agent: AgentApplication[TurnState] = AgentApplication[TurnState](
+        storage=services.storage, adapter=adapter, connection_manager=connections, start_typing_timer=False
+    )
+    bot = KcpfBot(services, adapter)
+    agent.activity(ActivityTypes.message)(bot.on_message)
+    agent.adaptive_card.action_execute(cards.FORM_VERB)(bot.on_execute)
+    agent.conversation_update("membersAdded")(bot.on_members_added)
+    agent.error(bot.on_error)
+
+    async def turn_error(context: TurnContext, error: Exception) -> None:
+        await bot.on_error(context, error)
+
+    adapter.on_turn_error = turn_error
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        response = await start_agent_process(request, agent, adapter)
+        return response if response is not None else web.Response(status=202)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_post("/api/messages", messages)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_routes(list(services.routes))
+    app["kcpf.bot"] = bot
+    return app

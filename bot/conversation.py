@@ -1,0 +1,276 @@
+"""What the bot says to a message or a card: routes commands to flows and keeps the flow's state.
+
+Knows nothing of Teams: the bot layer (`bot/app.py`) turns activities into calls here and `Reply` values
+back into activities. Every decision comes from `kcpf/` through the framework service.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot import cards
+from bot.flows.assess import Assess, propose
+from bot.flows.engine import (
+    YES_NO,
+    Flow,
+    FlowState,
+    Json,
+    Notice,
+    Option,
+    Outcome,
+    Reply,
+    Stage,
+    Turn,
+    answer,
+    apply_form,
+    ask,
+    back,
+    next_question,
+    proceed,
+)
+from bot.flows.governance import Governance
+from bot.flows.identify import Identify
+from bot.flows.update import Update
+from bot.views import decide_help, due_text, help_text, my_text
+from kcpf.errors import InvalidInput, KcpfError
+from kcpf.lifecycle import Action, check_permitted
+from kcpf.model import Status, parse_reference
+from kcpf.parsing import parse_yes_no
+
+FLOWS: dict[str, Flow] = {flow.name: flow for flow in (Identify(), Assess(), Governance(), Update())}
+_STARTERS = re.compile(r"^(new|assess|governance|update|propose|decide|my|due)\b", re.IGNORECASE)
+_SAVE_WORDS = {"save", "yes", "y", "confirm", "ok"}
+
+
+@dataclass
+class Said:
+    """The bot's answer to one turn."""
+
+    replies: list[Reply] = field(default_factory=list)
+    flow: FlowState | None = None  # the conversation's state after the turn (None: nothing under way)
+    notices: list[Notice] = field(default_factory=list)
+    card: Mapping[str, Json] | None = None  # replaces the submitted card (Action.Execute's answer)
+
+
+def on_message(turn: Turn, flow_state: FlowState | None, text: str) -> Said:
+    typed = text.strip()
+    word = typed.lower()
+    if word in {"help", "?", "/help"}:
+        return Said([Reply(help_text(turn.actor)), *_current(turn, flow_state)], flow_state)
+    if word in {"cancel", "stop", "quit"}:
+        if flow_state is None:
+            return Said([Reply("There is nothing under way to cancel.")])
+        return Said([Reply(f"Cancelled: nothing from this {_title(flow_state).lower()} was saved.")])
+    if flow_state is not None:
+        return _continue(turn, flow_state, typed)
+    return _command(turn, typed)
+
+
+def on_form(turn: Turn, flow_state: FlowState | None, values: Mapping[str, Json]) -> Said:
+    """A card for a whole step. Its data names the flow and the arrangement, so it works even when the chat
+    has moved on (or from a Power Automate flow)."""
+    name = str(values.get("flow", ""))
+    flow = FLOWS.get(name)
+    if flow is None:
+        return Said(
+            [Reply("That card is not one KCPF knows. Type *help* to see what you can do.")], flow_state
+        )
+    subject = str(values.get("subject") or "")
+    try:
+        state = flow.begin(turn, subject + (f" {values['period']}" if values.get("period") else ""))
+    except KcpfError as error:
+        return Said([Reply(error.message)], flow_state, card=cards.notice_card(flow.title, error.message))
+    inputs = {k: str(v) for k, v in values.items() if k not in {"flow", "subject", "verb", "period"}}
+    result = apply_form(flow, turn, state, inputs)
+    if not result.complete:
+        card = cards.form_card(flow, turn, state, inputs, result.problems)
+        message = "Some answers need another look; everything else is kept:\n" + "\n".join(
+            f"- {p}" for p in result.problems.values()
+        )
+        return Said([Reply(message)], state, card=card)
+    try:
+        summary = flow.review(turn, state)
+        outcome = flow.finish(turn, state)
+    except KcpfError as error:
+        card = cards.form_card(flow, turn, state, inputs, {"": error.message})
+        return Said([Reply(error.message)], state, card=card)
+    said = _finished(flow, outcome)
+    said.card = cards.summary_card(flow.title, summary)
+    return said
+
+
+def _current(turn: Turn, state: FlowState | None) -> list[Reply]:
+    if state is None:
+        return []
+    flow = FLOWS[state.flow]
+    if state.stage is Stage.OFFERING:
+        return [Reply(flow.offer_text(state), YES_NO)]
+    if state.stage is Stage.CONFIRMING:
+        return [Reply("Type *save* to save, *back* to change your last answer, or *cancel*.")]
+    question = next_question(flow, turn, state)
+    return [ask(question)] if question else []
+
+
+def _title(state: FlowState) -> str:
+    return FLOWS[state.flow].title
+
+
+def _continue(turn: Turn, state: FlowState, typed: str) -> Said:
+    flow = FLOWS[state.flow]
+    word = typed.lower()
+    if _STARTERS.match(word) and _looks_like_command(word):
+        return Said(
+            [
+                Reply(
+                    f"You are in the middle of a {flow.title.lower()}. Type *cancel* to stop it first, or carry on:"
+                ),
+                *_current(turn, state),
+            ],
+            state,
+        )
+    try:
+        if word == "back":
+            if state.stage is Stage.OFFERING:
+                return Said([Reply("That is already saved; there is nothing to go back to.")])
+            return Said(back(flow, turn, state), state)
+        if word in {"form", "card"} and state.stage is Stage.ASKING:
+            card = cards.form_card(flow, turn, state, _typed_answers(state), {})
+            return Said([Reply(card=card)], state)
+        if state.stage is Stage.OFFERING:
+            try:
+                yes = parse_yes_no(typed)
+            except InvalidInput as error:
+                return Said([Reply(error.message, YES_NO)], state)
+            return _finished(flow, flow.follow_up(turn, state, yes))
+        if state.stage is Stage.CONFIRMING:
+            if word in _SAVE_WORDS:
+                return _finished(flow, flow.finish(turn, state))
+            return Said(
+                [
+                    Reply(
+                        "Nothing is saved yet. Type *save* to save, *back* to change your last answer, or *cancel*.",
+                        (Option("Save", "save"), Option("Back", "back"), Option("Cancel", "cancel")),
+                    )
+                ],
+                state,
+            )
+        return Said(answer(flow, turn, state, typed), state)
+    except KcpfError as error:
+        # Refused by the framework (someone else changed it, a rule): keep the answers, say why.
+        return Said([Reply(error.message)], state)
+
+
+def _finished(flow: Flow, outcome: Outcome) -> Said:
+    said = Said(list(outcome.replies), None, list(outcome.notices))
+    if outcome.offer is not None:
+        outcome.offer.stage = Stage.OFFERING
+        said.flow = outcome.offer
+        said.replies.append(Reply(flow.offer_text(outcome.offer), YES_NO))
+    return said
+
+
+def _looks_like_command(word: str) -> bool:
+    return bool(
+        re.match(r"^(assess|governance|update|propose|decide)\s+(kcp[\s-]*)?\d+\b", word)
+    ) or word in {
+        "new",
+        "my",
+        "due",
+    }
+
+
+def _command(turn: Turn, typed: str) -> Said:
+    words = typed.split(maxsplit=1)
+    if not words:
+        return Said([Reply(help_text(turn.actor))])
+    verb, rest = words[0].lower(), words[1] if len(words) > 1 else ""
+    try:
+        if verb in FLOWS:
+            flow = FLOWS[verb]
+            state = flow.begin(turn, rest)
+            intro = Reply(
+                f"**{flow.title}**{' for ' + state.subject if state.subject else ''}. Answer each question in "
+                "chat, or type *form* to fill in the whole step in one card. *back* and *cancel* work at any "
+                "point.",
+                (Option("Use a form", "form"),),
+            )
+            return Said([intro, *proceed(flow, turn, state)], state)
+        if verb == "propose":
+            return _finished(FLOWS["assess"], propose(turn, parse_reference(rest)))
+        if verb == "my":
+            return Said([Reply(my_text(turn))])
+        if verb == "due":
+            check_permitted(turn.actor, Action.IMPORT)  # T&P only: who owes what across the register
+            return Said([Reply(due_text(turn))])
+        if verb == "decide":
+            return _decide(turn, rest)
+    except InvalidInput as error:
+        return Said([Reply(error.message)])
+    except KcpfError as error:
+        return Said([Reply(error.message)])
+    return Said([Reply(f"I did not understand “{typed}”.\n\n{help_text(turn.actor)}")])
+
+
+_DECISIONS = {
+    "key": Status.KEY,
+    "notkey": Status.NOT_KEY,
+    "deferred": Status.DEFERRED,
+    "defer": Status.DEFERRED,
+}
+
+
+def _decide(turn: Turn, rest: str) -> Said:
+    match = re.match(r"^\s*(\S+(?:[\s-]\d+)?)\s+(.*)$", rest)
+    if match is None:
+        return Said([Reply(decide_help())])
+    reference = parse_reference(match.group(1))
+    decision_words = match.group(2).strip()
+    for words, status in sorted(_DECISIONS.items(), key=lambda item: -len(item[0])):
+        squashed = re.sub(r"[^a-z]", "", decision_words.lower())
+        if squashed.startswith(words):
+            note = decision_words[len(decision_words) - len(decision_words.lstrip()) :]
+            note = re.sub(r"^(not[\s-]*key|key|deferred|defer)\W*", "", note, flags=re.IGNORECASE).strip()
+            saved, _ = turn.framework.decide(turn.actor, reference, status, note=note)
+            notices = [Notice("tp", f"SMT decided **{saved.reference} {saved.title}**: {status.label}.")]
+            if saved.responsible_officer is not None:
+                notices.append(
+                    Notice(
+                        saved.responsible_officer.email,
+                        f"SMT decided **{saved.reference} {saved.title}**: {status.label}."
+                        + (
+                            f" Next: the governance self-assessment, *governance {saved.reference}*."
+                            if status is Status.KEY
+                            else ""
+                        ),
+                    )
+                )
+            return Said(
+                [Reply(f"Recorded SMT's decision on {saved.reference} {saved.title}: {status.label}.")],
+                notices=notices,
+            )
+    return Said([Reply(decide_help())])
+
+
+def _typed_answers(state: FlowState) -> dict[str, str]:
+    """Answers so far, as a card would show them."""
+    out: dict[str, str] = {}
+    for key, value in state.answers.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and "met" in value:
+            out[key] = "yes" if value["met"] else "no"
+            if value.get("reason"):
+                out[f"reason_{key}"] = value["reason"]
+        elif isinstance(value, bool):
+            out[key] = "yes" if value else "no"
+        elif isinstance(value, list):
+            out[key] = "; ".join(str(v) for v in value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def flows() -> Sequence[Flow]:
+    return list(FLOWS.values())

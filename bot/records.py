@@ -1,0 +1,79 @@
+"""Typed records the bot keeps in its storage: who an officer is, and where to reach them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from microsoft_agents.activity import ConversationReference
+from microsoft_agents.hosting.core.storage import Storage, StoreItem
+
+
+@dataclass(frozen=True)
+class OfficerProfile:
+    """An officer's name and email from Teams' members API, cached in user state."""
+
+    email: str
+    name: str
+    aad_object_id: str
+    fetched_at: datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "email": self.email,
+            "name": self.name,
+            "aad_object_id": self.aad_object_id,
+            "fetched_at": self.fetched_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OfficerProfile | None:
+        try:
+            return cls(
+                str(data["email"]),
+                str(data.get("name", "")),
+                str(data.get("aad_object_id", "")),
+                datetime.fromisoformat(str(data["fetched_at"])),
+            )
+        except (KeyError, ValueError):
+            return None
+
+
+class ReferenceItem(StoreItem):
+    def __init__(self, reference: dict[str, Any]) -> None:
+        self.reference = reference
+
+    def store_item_to_json(self) -> dict[str, Any]:
+        return {"reference": self.reference}
+
+    @staticmethod
+    def from_json_to_store_item(json_data: dict[str, Any]) -> ReferenceItem:
+        return ReferenceItem(dict(json_data.get("reference") or {}))
+
+
+class References:
+    """Each officer's personal conversation with the bot, by email and by AAD object id, for notices."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._known: dict[str, str] = {}  # what was last written, so a turn writes only when it changed
+
+    async def remember(self, email: str, aad_object_id: str, reference: ConversationReference) -> None:
+        data = reference.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data.pop("activityId", None)
+        keys = [f"references/{who}" for who in (email, aad_object_id) if who]
+        fingerprint = repr(sorted(data.items()))
+        changed = {k: ReferenceItem(data) for k in keys if self._known.get(k) != fingerprint}
+        if changed:
+            await self.storage.write(changed)  # type: ignore[arg-type]
+            for key in changed:
+                self._known[key] = fingerprint
+
+    async def find(self, who: str) -> ConversationReference | None:
+        key = f"references/{who.lower()}"
+        found = await self.storage.read([key], target_cls=ReferenceItem)
+        item = found.get(key)
+        if item is None or not item.reference:
+            return None
+        return ConversationReference.model_validate(item.reference)

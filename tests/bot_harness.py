@@ -1,0 +1,218 @@
+"""A real bot on a free port, and a stand-in for the Bot Connector that Teams would be.
+
+The connector records what the bot sends and answers the members API from a small directory, as Teams does.
+Officers talk to the bot over HTTP exactly as the channel would (POST /api/messages).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import BotServices, create_app
+from bot.storage import SqliteStorage
+from connectors.sqlite_register import SqliteRegister
+from kcpf.framework import FRAMEWORK_2025
+from kcpf.lifecycle import RoleDirectory
+from kcpf.services import FrameworkService
+from tests.builders import FixedClock, at
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    email: str
+    aad_object_id: str
+
+
+OFFICER = Person(
+    "29:officer", "Jo Bloggs", "jo.bloggs@chorley.gov.uk", "00000000-0000-0000-0000-00000000000a"
+)
+OTHER = Person("29:other", "Sam Other", "sam.other@chorley.gov.uk", "00000000-0000-0000-0000-00000000000b")
+SMT = Person("29:smt", "Pat Director", "pat.director@chorley.gov.uk", "00000000-0000-0000-0000-00000000000c")
+TP = Person("29:tp", "Alex Partnerships", "alex.tp@chorley.gov.uk", "00000000-0000-0000-0000-00000000000d")
+PEOPLE = (OFFICER, OTHER, SMT, TP)
+ROLES = RoleDirectory(tp=frozenset({TP.email}), smt=frozenset({SMT.email}))
+
+
+@dataclass
+class Connector:
+    """The Bot Connector stand-in: /v3/conversations/... as the bot calls it."""
+
+    people: dict[str, Person]
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
+        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._send)
+        app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
+        app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
+        return app
+
+    async def _send(self, request: web.Request) -> web.Response:
+        activity = await request.json()
+        activity["conversation_id"] = request.match_info["conversation"]
+        activity["id"] = f"activity-{next(self._ids)}"
+        self.sent.append(activity)
+        return web.json_response({"id": activity["id"]})
+
+    async def _update(self, request: web.Request) -> web.Response:
+        activity = await request.json()
+        activity["id"] = request.match_info["activity"]
+        self.updated.append(activity)
+        return web.json_response({"id": activity["id"]})
+
+    async def _member(self, request: web.Request) -> web.Response:
+        person = self.people.get(request.match_info["member"])
+        if person is None:
+            return web.json_response({"error": {"code": "MemberNotFoundInConversation"}}, status=404)
+        return web.json_response(
+            {
+                "id": person.id,
+                "name": person.name,
+                "aadObjectId": person.aad_object_id,
+                "email": person.email,
+                "userPrincipalName": person.email,
+            }
+        )
+
+
+@dataclass
+class Chat:
+    """One person's personal chat with the bot."""
+
+    person: Person
+    bot_url: str
+    connector: Connector
+    session: aiohttp.ClientSession
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def conversation_id(self) -> str:
+        return f"a:personal-{self.person.id}"
+
+    def _activity(self, **fields: Any) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "id": f"in-{next(self._ids)}",
+            "channelId": "msteams",
+            "serviceUrl": self.connector.url,
+            "from": {
+                "id": self.person.id,
+                "name": self.person.name,
+                "aadObjectId": self.person.aad_object_id,
+            },
+            "recipient": {"id": "28:kcpf", "name": "KCPF"},
+            "conversation": {"id": self.conversation_id, "conversationType": "personal"},
+            **fields,
+        }
+
+    async def _post(self, activity: dict[str, Any]) -> tuple[int, Any, list[dict[str, Any]]]:
+        before = len(self.connector.sent)
+        async with self.session.post(self.bot_url, json=activity) as response:
+            body = await response.json() if response.content_type == "application/json" else None
+            status = response.status
+        mine = [a for a in self.connector.sent[before:] if a["conversation_id"] == self.conversation_id]
+        return status, body, mine
+
+    async def say(self, text: str) -> list[dict[str, Any]]:
+        status, _, replies = await self._post(self._activity(text=text))
+        assert status < 300, status
+        return replies
+
+    async def texts(self, text: str) -> str:
+        """Everything the bot answered, as one text (cards as their JSON)."""
+        return "\n".join(reply_text(a) for a in await self.say(text))
+
+    async def submit(self, data: dict[str, Any], reply_to: str = "") -> list[dict[str, Any]]:
+        """Action.Submit: a message whose value is the card's data and inputs."""
+        fields: dict[str, Any] = {"value": data}
+        if reply_to:
+            fields["replyToId"] = reply_to
+        status, _, replies = await self._post(self._activity(**fields))
+        assert status < 300, status
+        return replies
+
+    async def execute(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Action.Execute: the invoke, whose answer is the card that replaces the submitted one."""
+        activity = self._activity(
+            type="invoke",
+            name="adaptiveCard/action",
+            value={
+                "action": {"type": "Action.Execute", "verb": "kcpf.form", "data": data},
+                "trigger": "manual",
+            },
+        )
+        status, body, replies = await self._post(activity)
+        assert status == 200, (status, body)
+        return body, replies
+
+
+def reply_text(activity: dict[str, Any]) -> str:
+    parts = [activity.get("text") or ""]
+    for attachment in activity.get("attachments") or []:
+        parts.append(str(attachment.get("content")))
+    return "\n".join(p for p in parts if p)
+
+
+@dataclass
+class Running:
+    url: str
+    connector: Connector
+    framework: FrameworkService
+    clock: FixedClock
+    session: aiohttp.ClientSession
+    register: SqliteRegister
+
+    def chat(self, person: Person) -> Chat:
+        return Chat(person, self.url, self.connector, self.session)
+
+
+@asynccontextmanager
+async def running_bot(data_dir: Path, *, today: date = date(2026, 11, 27)) -> AsyncIterator[Running]:
+    """The bot on the register and conversation state in `data_dir`; start it again on the same folder to
+    simulate a restart."""
+    connector = Connector({p.id: p for p in PEOPLE})
+    connector_runner = web.AppRunner(connector.app())
+    await connector_runner.setup()
+    connector_site = web.TCPSite(connector_runner, "127.0.0.1", 0)
+    await connector_site.start()
+    connector.url = f"http://127.0.0.1:{_port(connector_site)}/"
+    register = SqliteRegister(data_dir / "register.sqlite3")
+    storage = SqliteStorage(data_dir / "conversations.sqlite3")
+    clock = FixedClock(at(today))
+    framework = FrameworkService(register, clock, FRAMEWORK_2025)
+    services = BotServices(framework=framework, roles=ROLES, storage=storage, clock=clock)
+    runner = web.AppRunner(create_app(services))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Running(
+                f"http://127.0.0.1:{_port(site)}/api/messages", connector, framework, clock, session, register
+            )
+    finally:
+        await runner.cleanup()
+        await connector_runner.cleanup()
+        storage.close()
+        register.close()
+
+
+def _port(site: web.TCPSite) -> int:
+    server = site._server
+    assert server is not None
+    return int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
