@@ -82,7 +82,11 @@ def on_form(turn: Turn, flow_state: FlowState | None, values: Mapping[str, Json]
         state = flow.begin(turn, subject + (f" {values['period']}" if values.get("period") else ""))
     except KcpfError as error:
         return Said([Reply(error.message)], flow_state, card=cards.notice_card(flow.title, error.message))
-    inputs = {k: str(v) for k, v in values.items() if k not in {"flow", "subject", "verb", "period"}}
+    if isinstance(values.get("version"), int):
+        state.version = values["version"]
+    inputs = {
+        k: str(v) for k, v in values.items() if k not in {"flow", "subject", "verb", "period", "version"}
+    }
     result = apply_form(flow, turn, state, inputs)
     if not result.complete:
         card = cards.form_card(flow, turn, state, inputs, result.problems)
@@ -124,7 +128,8 @@ def _continue(turn: Turn, state: FlowState, typed: str) -> Said:
         return Said(
             [
                 Reply(
-                    f"You are in the middle of a {flow.title.lower()}. Type *cancel* to stop it first, or carry on:"
+                    f"You are in the middle of a {flow.title.lower()}. "
+                    "Type *cancel* to stop it first, or carry on:"
                 ),
                 *_current(turn, state),
             ],
@@ -150,7 +155,8 @@ def _continue(turn: Turn, state: FlowState, typed: str) -> Said:
             return Said(
                 [
                     Reply(
-                        "Nothing is saved yet. Type *save* to save, *back* to change your last answer, or *cancel*.",
+                        "Nothing is saved yet. Type *save* to save, *back* to change your last answer, "
+                        "or *cancel*.",
                         (Option("Save", "save"), Option("Back", "back"), Option("Cancel", "cancel")),
                     )
                 ],
@@ -191,7 +197,8 @@ def _command(turn: Turn, typed: str) -> Said:
             flow = FLOWS[verb]
             state = flow.begin(turn, rest)
             intro = Reply(
-                f"**{flow.title}**{' for ' + state.subject if state.subject else ''}. Answer each question in "
+                f"**{flow.title}**{' for ' + state.subject if state.subject else ''}. "
+                "Answer each question in "
                 "chat, or type *form* to fill in the whole step in one card. *back* and *cancel* work at any "
                 "point.",
                 (Option("Use a form", "form"),),

@@ -1,4 +1,4 @@
-"""Conversation state that survives restarts: the Agents SDK's `Storage`, kept in SQLite in the data directory.
+"""Conversation state that survives restarts: the Agents SDK's `Storage`, in SQLite in the data directory.
 
 Items are stored as the JSON their `store_item_to_json` gives. Writes are upserts in one transaction.
 """
@@ -69,7 +69,8 @@ class SqliteStorage(Storage):
             self._connection.execute("BEGIN IMMEDIATE")
             try:
                 self._connection.executemany(
-                    "INSERT INTO state (key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data,"
+                    "INSERT INTO state (key, data) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET data = excluded.data,"
                     " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
                     rows,
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from bot.flows import answers as a
@@ -65,9 +66,11 @@ class Update(Flow):
         for n in range(1, MAX_ITEMS + 1):
             if n > 1 and x.get(f"more_kpis_{n - 1}") is not True:
                 break
-            out.extend(self._kpi(n))
-            if n == 1 and x.get("kpi_1_name", "") is None:
+            kpi = self._kpi(n)
+            if n == 1 and "kpi_1_name" in x and x["kpi_1_name"] is None:
+                out.append(kpi[0])  # "none": no KPIs to report
                 break
+            out.extend(kpi)
             out.append(
                 Question(
                     f"more_kpis_{n}",
@@ -116,9 +119,11 @@ class Update(Flow):
         for n in range(1, MAX_ITEMS + 1):
             if n > 1 and x.get(f"more_risks_{n - 1}") is not True:
                 break
-            out.extend(self._risk(n))
-            if n == 1 and x.get("risk_1_description", "") is None:
+            risk = self._risk(n)
+            if n == 1 and "risk_1_description" in x and x["risk_1_description"] is None:
+                out.append(risk[0])  # "none": no risks to report
                 break
+            out.extend(risk)
             out.append(
                 Question(
                     f"more_risks_{n}",
@@ -313,35 +318,40 @@ class Update(Flow):
         x = state.answers
         period = self._period(state)
         kpis = self._kpis(turn, state)
+        risks = self._risks(state)
         annual = AnnualReview(x["annual_performance"], a.items(x["objectives"])) if period.is_annual else None
         stability = Risk(
             x["financial_stability"],
             Rag(x["financial_stability_rating"]),
             Trend(x["financial_stability_trend"]),
         )
-        fields = {
-            "performance": Rag(x["performance"]),
-            "kpis": kpis,
-            "achievements": x.get("achievements") or "",
-            "issues_to_escalate": x.get("issues_to_escalate") or "",
-            "risks": self._risks(state),
-            "financial_stability": stability,
-            "new_arrangements_identified": x.get("new_arrangements_identified") or "",
-            "annual": annual,
-        }
         if save:
             saved, update = turn.framework.submit_update(
-                turn.actor, state.subject, period, expected_version=state.version, **fields
+                turn.actor,
+                state.subject,
+                period,
+                performance=Rag(x["performance"]),
+                kpis=kpis,
+                achievements=x.get("achievements") or "",
+                issues_to_escalate=x.get("issues_to_escalate") or "",
+                risks=risks,
+                financial_stability=stability,
+                new_arrangements_identified=x.get("new_arrangements_identified") or "",
+                annual=annual,
+                expected_version=state.version,
             )
             kind = "annual update" if update.is_annual else "update"
-            return f"The {period.label} {kind} for {saved.reference} is saved: performance {update.performance.label}."
+            return (
+                f"The {period.label} {kind} for {saved.reference} is saved: "
+                f"performance {update.performance.label}."
+            )
         lines = [
             f"**{period.label} update for {state.subject}**",
             f"- Overall performance: {Rag(x['performance']).label}",
         ]
         for kpi in kpis:
             lines.append(f"- KPI {kpi.name}: {kpi.actual} against {kpi.target} ({kpi.rag.label})")
-        for risk in fields["risks"]:  # type: ignore[attr-defined]
+        for risk in risks:
             lines.append(f"- Risk: {risk.description} ({risk.rating.label}, {risk.trend.label})")
         lines.append(f"- Partner's financial stability: {stability.rating.label}, {stability.trend.label}")
         if annual is not None:
@@ -356,6 +366,4 @@ class Update(Flow):
 
 
 def _optional(questions: list[Question]) -> list[Question]:
-    from dataclasses import replace
-
     return [replace(q, optional=True) for q in questions]
