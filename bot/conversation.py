@@ -42,6 +42,7 @@ from kcpf.parsing import parse_yes_no
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (Identify(), Assess(), Governance(), Update())}
 _STARTERS = re.compile(r"^(new|assess|governance|update|propose|decide|my|due)\b", re.IGNORECASE)
 _SAVE_WORDS = {"save", "yes", "y", "confirm", "ok"}
+_GREETINGS = {"hi", "hello", "hey", "continue", "resume", "where was i", "where was i?"}
 
 
 @dataclass
@@ -62,7 +63,23 @@ def on_message(turn: Turn, flow_state: FlowState | None, text: str) -> Said:
     if word in {"cancel", "stop", "quit"}:
         if flow_state is None:
             return Said([Reply("There is nothing under way to cancel.")])
+        if flow_state.stage is Stage.OFFERING:
+            return Said(
+                [Reply(f"OK. The {_title(flow_state).lower()} is saved; nothing more is needed now.")]
+            )
         return Said([Reply(f"Cancelled: nothing from this {_title(flow_state).lower()} was saved.")])
+    if flow_state is not None and word in _GREETINGS:
+        subject = f" for {flow_state.subject}" if flow_state.subject else ""
+        return Said(
+            [
+                Reply(
+                    f"Welcome back. You were in the middle of a {_title(flow_state).lower()}{subject}; "
+                    "carry on where you left off, or type *cancel*."
+                ),
+                *_current(turn, flow_state),
+            ],
+            flow_state,
+        )
     if flow_state is not None:
         return _continue(turn, flow_state, typed)
     return _command(turn, typed)

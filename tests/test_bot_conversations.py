@@ -235,6 +235,9 @@ async def test_an_officer_resumes_after_a_restart(tmp_path: Path) -> None:
         await play(bot, ASSESSMENT[:4])
     # The bot restarts; days later the officer carries on where they were.
     async with running_bot(tmp_path, today=date(2026, 12, 2)) as bot:
+        await play(
+            bot, [(OFFICER, "hello", ("Welcome back", "assessment against the criteria for KCP-0001"))]
+        )
         await play(bot, [(OFFICER, "help", ("3 of 5: Risk",))])
         await play(bot, ASSESSMENT[4:])
         assert bot.framework.register.get("KCP-0001").status is Status.PROPOSED
