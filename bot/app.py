@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -60,7 +61,7 @@ class KcpfBot:
         self.services = services
         self.adapter = adapter
         self.references = References(services.storage)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # Routes.
 
@@ -140,8 +141,19 @@ class KcpfBot:
         send: bool = True,
     ) -> Said:
         key = _flow_key(context)
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            actor = await self._actor(context, state)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:  # one turn at a time per officer and conversation, so no answer is lost
+            # The SDK loaded the state before this turn waited for the lock: read it again.
+            await state.conversation.load(context, force=True)
+            try:
+                actor = await self._actor(context, state)
+            except KcpfError as error:
+                said = Said([Reply(error.message)], card=cards.notice_card("KCPF", error.message))
+                if send:
+                    await self._send(context, said.replies)
+                return said
             turn = Turn(self.services.framework, actor, self.services.clock.now())
             stored = state.conversation.get_value(key, target_cls=FlowRecord)
             flow = stored.flow if isinstance(stored, FlowRecord) else None

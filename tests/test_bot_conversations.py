@@ -6,6 +6,7 @@ must hold exactly what was said.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -289,3 +290,20 @@ def test_actor_roles_come_from_settings() -> None:
 
     assert ROLES.actor(SMT.email).has(Role.SMT)
     assert ROLES.actor(OFFICER.email) == Actor(OFFICER.email, "", frozenset({Role.RESPONSIBLE_OFFICER}))
+
+
+async def test_someone_teams_does_not_know_is_told_why(tmp_path: Path) -> None:
+    stranger = Person("29:stranger", "Nobody", "", "00000000-0000-0000-0000-0000000000ff")
+    async with running_bot(tmp_path) as bot:
+        said = await bot.chat(stranger).texts("new")
+    assert "could not find your email address" in said
+
+
+async def test_answers_sent_at_once_are_each_kept(tmp_path: Path) -> None:
+    """Two messages arriving together (a double tap) are taken one after the other, neither lost."""
+    async with running_bot(tmp_path) as bot:
+        chat = bot.chat(OFFICER)
+        await chat.say("new")
+        await asyncio.gather(chat.say("Parks"), chat.say("partnership"))
+        said = await chat.texts("help")
+    assert "Which council" in said
