@@ -40,7 +40,6 @@ from kcpf.model import Status, parse_reference
 from kcpf.parsing import parse_yes_no
 
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (Identify(), Assess(), Governance(), Update())}
-_STARTERS = re.compile(r"^(new|assess|governance|update|propose|decide|my|due)\b", re.IGNORECASE)
 _SAVE_WORDS = {"save", "yes", "y", "confirm", "ok"}
 _GREETINGS = {"hi", "hello", "hey", "continue", "resume", "where was i", "where was i?"}
 
@@ -141,7 +140,7 @@ def _title(state: FlowState) -> str:
 def _continue(turn: Turn, state: FlowState, typed: str) -> Said:
     flow = FLOWS[state.flow]
     word = typed.lower()
-    if _STARTERS.match(word) and _looks_like_command(word):
+    if _interrupts(flow, turn, state, typed):
         return Said(
             [
                 Reply(
@@ -194,14 +193,25 @@ def _finished(flow: Flow, outcome: Outcome) -> Said:
     return said
 
 
-def _looks_like_command(word: str) -> bool:
-    return bool(
-        re.match(r"^(assess|governance|update|propose|decide)\s+(kcp[\s-]*)?\d+\b", word)
-    ) or word in {
-        "new",
-        "my",
-        "due",
-    }
+def _answers_question(flow: Flow, turn: Turn, state: FlowState, typed: str) -> bool:
+    """Whether the text is a good answer to the question asked ("new" is a trend as well as a command)."""
+    question = next_question(flow, turn, state) if state.stage is Stage.ASKING else None
+    if question is None:
+        return False
+    try:
+        question.parse(typed, state.answers)
+    except InvalidInput:
+        return False
+    return True
+
+
+def _interrupts(flow: Flow, turn: Turn, state: FlowState, typed: str) -> bool:
+    """A command typed mid-way: a command about an arrangement always is; a bare word ("new", "my", "due")
+    only when it does not answer the question ("new" is also a trend)."""
+    word = typed.strip().lower()
+    if re.match(r"^(assess|governance|update|propose|decide)\s+(kcp[\s-]*)?\d+\b", word):
+        return True
+    return word in {"new", "my", "due"} and not _answers_question(flow, turn, state, typed)
 
 
 def _command(turn: Turn, typed: str) -> Said:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,31 @@ async def test_an_update_card_with_kpis_in_slots(tmp_path: Path) -> None:
     assert update.risks == ()
     assert update.performance.value == "amber"
     assert "saved" in json.dumps(body["value"])
+
+
+async def test_a_new_contract_from_a_card_without_a_chat(tmp_path: Path) -> None:
+    """A Power Automate flow can submit the identify card on its own; a wrong date is named, the rest kept."""
+    data = {
+        "flow": "new",
+        "title": "Parks maintenance",
+        "type": "contract",
+        "council": "South Ribble",
+        "partner": "Green Spaces Ltd",
+        "annual_value": "£80,000",
+        "start_date": "2026-04-01",
+        "end_date": "31/02/2029",
+        "data_shared": "no",
+        "responsible_officer": "me",
+    }
+    async with running_bot(tmp_path) as bot:
+        chat = bot.chat(OFFICER)
+        body, _ = await chat.execute(data)
+        assert "End date" in json.dumps(body["value"])
+        assert bot.framework.register.arrangements() == []
+        body, _ = await chat.execute({**data, "end_date": "2029-03-31"})
+        (saved,) = bot.framework.register.arrangements()
+    assert (saved.title, saved.council.value) == ("Parks maintenance", "south-ribble")
+    assert saved.annual_value == Decimal(80000)
+    assert saved.end_date == date(2029, 3, 31)
+    assert saved.responsible_officer is not None
+    assert saved.responsible_officer.email == OFFICER.email

@@ -307,3 +307,26 @@ async def test_answers_sent_at_once_are_each_kept(tmp_path: Path) -> None:
         await asyncio.gather(chat.say("Parks"), chat.say("partnership"))
         said = await chat.texts("help")
     assert "Which council" in said
+
+
+async def test_an_update_with_no_kpis_and_no_risks(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await play(bot, [*NEW_CONTRACT, *ASSESSMENT, *DECISION[1:2]])
+        await play(
+            bot,
+            [
+                (OFFICER, "update KCP-0001", ("KPI 1",)),
+                (OFFICER, "none", ("Overall",)),
+                (OFFICER, "green", ("achieved",)),
+                (OFFICER, "skip", ("issues",)),
+                (OFFICER, "none", ("Risk 1",)),
+                (OFFICER, "none", ("financially stable",)),
+                (OFFICER, "amber", ("trend",)),
+                (OFFICER, "new", ("based on",)),
+                (OFFICER, "Credit check in October", ("new contracts or partnerships",)),
+                (OFFICER, "none", ("Save this?",)),
+                (OFFICER, "save", ("is saved",)),
+            ],
+        )
+        (update,) = bot.framework.register.monitoring_updates("KCP-0001")
+    assert (update.kpis, update.risks, update.performance.value) == ((), (), "green")
