@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
@@ -63,24 +63,7 @@ class Update(Flow):
     def questions(self, turn: Turn, state: FlowState) -> Sequence[Question]:
         x = state.answers
         out: list[Question] = []
-        for n in range(1, MAX_ITEMS + 1):
-            if n > 1 and x.get(f"more_kpis_{n - 1}") is not True:
-                break
-            kpi = self._kpi(n)
-            if n == 1 and "kpi_1_name" in x and x["kpi_1_name"] is None:
-                out.append(kpi[0])  # "none": no KPIs to report
-                break
-            out.extend(kpi)
-            out.append(
-                Question(
-                    f"more_kpis_{n}",
-                    "Another KPI",
-                    "Another KPI?",
-                    a.yes_no,
-                    options=YES_NO,
-                    kind=InputKind.CHOICE,
-                )
-            )
+        out.extend(_repeating(x, self._kpi, "kpi_1_name", "more_kpis", "Another KPI"))
         suggested = suggested_performance(self._kpis(turn, state))
         out.append(
             Question(
@@ -116,24 +99,7 @@ class Update(Flow):
                 optional=True,
             )
         )
-        for n in range(1, MAX_ITEMS + 1):
-            if n > 1 and x.get(f"more_risks_{n - 1}") is not True:
-                break
-            risk = self._risk(n)
-            if n == 1 and "risk_1_description" in x and x["risk_1_description"] is None:
-                out.append(risk[0])  # "none": no risks to report
-                break
-            out.extend(risk)
-            out.append(
-                Question(
-                    f"more_risks_{n}",
-                    "Another risk",
-                    "Another risk?",
-                    a.yes_no,
-                    options=YES_NO,
-                    kind=InputKind.CHOICE,
-                )
-            )
+        out.extend(_repeating(x, self._risk, "risk_1_description", "more_risks", "Another risk"))
         out.extend(
             [
                 Question(
@@ -363,6 +329,26 @@ class Update(Flow):
 
     def finish(self, turn: Turn, state: FlowState) -> Outcome:
         return Outcome((Reply(self._submit(turn, state, save=True)),))
+
+
+def _repeating(
+    answers: Mapping[str, Json], group: Callable[[int], list[Question]], first: str, more: str, label: str
+) -> list[Question]:
+    """A group of questions asked again while the officer says there is another (KPIs, risks). Answering
+    "none" to the first question of the first group skips the rest."""
+    out: list[Question] = []
+    for n in range(1, MAX_ITEMS + 1):
+        if n > 1 and answers.get(f"{more}_{n - 1}") is not True:
+            break
+        questions = group(n)
+        if n == 1 and first in answers and answers[first] is None:
+            out.append(questions[0])
+            break
+        out.extend(questions)
+        out.append(
+            Question(f"{more}_{n}", label, f"{label}?", a.yes_no, options=YES_NO, kind=InputKind.CHOICE)
+        )
+    return out
 
 
 def _optional(questions: list[Question]) -> list[Question]:
