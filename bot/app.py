@@ -210,7 +210,7 @@ class KcpfBot:
         )
 
     async def _send(self, context: TurnContext, replies: Sequence[Reply]) -> None:
-        activities = [_activity(reply) for reply in replies if reply.text or reply.card]
+        activities = [_activity(reply) for reply in _merged(replies) if reply.text or reply.card]
         if activities:
             await context.send_activities(activities)
 
@@ -250,6 +250,18 @@ def _flow_key(context: TurnContext) -> str:
     sender = context.activity.from_property
     who = (sender.aad_object_id or sender.id or "anonymous").replace(".", "_")
     return f"flow_{who}"
+
+
+def _merged(replies: Sequence[Reply]) -> list[Reply]:
+    """Consecutive texts as one message (each is a request to Teams); quick replies go with the last."""
+    out: list[Reply] = []
+    for reply in replies:
+        previous = out[-1] if out else None
+        if previous is not None and previous.card is None and reply.card is None and reply.text:
+            out[-1] = Reply(f"{previous.text}\n\n{reply.text}", reply.options or previous.options)
+        else:
+            out.append(reply)
+    return out
 
 
 def _activity(reply: Reply) -> Activity:

@@ -92,7 +92,8 @@ class References:
 
     async def remember(self, email: str, aad_object_id: str, reference: ConversationReference) -> None:
         data = reference.model_dump(mode="json", by_alias=True, exclude_none=True)
-        data.pop("activityId", None)
+        for per_request in ("activityId", "requestId"):  # new on every turn: not part of where to reach them
+            data.pop(per_request, None)
         keys = [f"references/{who}" for who in (email, aad_object_id) if who]
         fingerprint = repr(sorted(data.items()))
         changed = {k: ReferenceItem(data) for k in keys if self._known.get(k) != fingerprint}
