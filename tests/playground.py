@@ -1,4 +1,4 @@
-"""The real Microsoft 365 Agents Playground (npm, pinned in package.json) talking to the real bot (`kcpf serve`).
+"""The real Microsoft 365 Agents Playground (npm, pinned in package.json) in front of the real bot.
 
 `running_playground()` starts both on free ports with a temporary data directory; `PlaygroundClient` talks
 to the Playground through the interface its own web page uses (undocumented, hence the pinned version):
@@ -6,6 +6,7 @@ to the Playground through the interface its own web page uses (undocumented, hen
   POST /_conversation/v1/invoke                         a person presses an Action.Execute button
   WS   /_ws_conversation/v1/conversations/stream        what the bot posted ({"action": "createMessage", ...})
   WS   /_ws/log/stream                                  the Playground's log: the bot has answered a turn
+The bot is `kcpf serve` in its own process: the real composition root, settings and system clock.
 `python -m tests.playground` is `make run`: the bot on the register in KCPF_DATA_DIR and the Playground.
 """
 
