@@ -1,12 +1,13 @@
-# Every target installs what it needs into the repo (.venv, and later node_modules) and is safe to run again.
+# Every target installs what it needs into the repo (.venv, node_modules) and is safe to run again.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 KCPF_DATA_DIR ?= ./data
 export KCPF_DATA_DIR
 
-.PHONY: setup run test lint bench system-deps clean
+.PHONY: setup node-deps run test lint bench system-deps clean
 
 setup: $(STAMP)
 
@@ -17,12 +18,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The bot arrives with issue 3; until then `make run` shows the embedded register and what is due.
-run: setup
-	@mkdir -p $(KCPF_DATA_DIR)
-	@echo "KCPF data directory: $(KCPF_DATA_DIR)"
-	$(BIN)/kcpf register list
-	$(BIN)/kcpf due
+# The Agents Playground (package.json, exact version, package-lock.json): `npm ci` again only when the lock changes.
+# Without npm the Playground tests are skipped, saying why, and `make run` says what is missing.
+node-deps: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else \
+		echo "npm not found: install Node.js (Debian: nodejs npm) for the Agents Playground" >&2; \
+	fi
+
+# The bot (`kcpf serve`, on port 3978 or a free one) on the register in $(KCPF_DATA_DIR), and the Microsoft 365
+# Agents Playground in front of it; Ctrl-C stops both.
+run: setup node-deps
+	$(BIN)/python -m tests.playground
 
 lint: setup
 	$(BIN)/ruff check .
@@ -30,7 +40,7 @@ lint: setup
 	$(BIN)/mypy
 
 # pytest exits 5 when it collects no tests: that is a failure, never a pass.
-test: lint
+test: lint node-deps
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
@@ -43,4 +53,4 @@ system-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui chromium
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

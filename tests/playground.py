@@ -476,11 +476,18 @@ async def running_playground(people: Sequence[MockUser] = (OFFICER,)) -> AsyncIt
 # `make run`.
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     why = missing_tools()
     if why:
         print(f"make run {why}", file=sys.stderr)
         return 1
+    # Ctrl-C (and a plain kill) stop both servers, even when started where SIGINT was ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     data_dir = Path(os.environ.get("KCPF_DATA_DIR") or "data").resolve()
     workdir = data_dir / "playground"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -494,6 +501,10 @@ def main() -> int:
             data_dir, workdir, bot_port=bot_port, playground_port=DEFAULT_PLAYGROUND_PORT
         ) as running:
             playground = running.playgrounds[OFFICER]
+            if playground.port != DEFAULT_PLAYGROUND_PORT:
+                print(
+                    f"Port {DEFAULT_PLAYGROUND_PORT} is not available: the Playground uses {playground.port}."
+                )
             print(f"KCPF bot: http://127.0.0.1:{bot_port}/api/messages, register in {data_dir}")
             print(f"You are {OFFICER.name} <{OFFICER.email}>, a responsible officer.")
             print(f"SMT (KCPF_SMT): {env['KCPF_SMT']}; T&P (KCPF_TP): {env['KCPF_TP']}.")
