@@ -108,9 +108,10 @@ def write_config(path: Path, current: MockUser = OFFICER) -> Path:
     return path
 
 
-def bot_environment(data_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """`kcpf serve`'s settings: the mock SMT and T&P members, unless the caller's environment names others."""
-    env = dict(os.environ if base is None else base)
+def bot_environment(data_dir: Path, *, own_settings: bool = False) -> dict[str, str]:
+    """`kcpf serve`'s settings: the data directory and the mock SMT and T&P members. With `own_settings`
+    (make run) the caller's KCPF_* settings win; without (tests) they are left out."""
+    env = {k: v for k, v in os.environ.items() if own_settings or not k.startswith("KCPF_")}
     env["KCPF_DATA_DIR"] = str(data_dir)
     env.setdefault("KCPF_SMT", SMT.email)
     env.setdefault("KCPF_TP", TP.email)
@@ -170,13 +171,13 @@ class Started:
                 self.process.wait()
 
 
-def start_bot(data_dir: Path, port: int, log: Path, env: Mapping[str, str] | None = None) -> Started:
+def start_bot(data_dir: Path, port: int, log: Path, *, own_settings: bool = False) -> Started:
     """`kcpf serve` (the real composition root, the system clock) on 127.0.0.1:port."""
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "kcpf", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT,
-            env=bot_environment(data_dir, env),
+            env=bot_environment(data_dir, own_settings=own_settings),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -269,11 +270,12 @@ def servers(
     *,
     bot_port: int = 0,
     playground_port: int = 0,
+    own_settings: bool = False,
 ) -> Iterator[Servers]:
     """`kcpf serve` and a Playground for each of `people`; all stopped on leaving."""
     bot_port = bot_port or free_port()
     with ExitStack() as stack:
-        bot = start_bot(data_dir, bot_port, workdir / "bot.log")
+        bot = start_bot(data_dir, bot_port, workdir / "bot.log", own_settings=own_settings)
         stack.callback(bot.stop)
         playgrounds = {}
         for person in people:
