@@ -7,6 +7,7 @@ today. At the end the register must hold exactly what was said.
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -19,7 +20,7 @@ from kcpf.governance import InPlace, applicable_areas
 from kcpf.model import ArrangementType, Council, Status
 from kcpf.monitoring import Rag, Risk, Trend
 from kcpf.parsing import format_uk_date
-from tests.playground import OFFICER, SMT, PlaygroundClient, missing_tools, running_playground
+from tests.playground import CARD_TYPE, OFFICER, SMT, PlaygroundClient, missing_tools, running_playground
 
 pytestmark = pytest.mark.skipif(bool(missing_tools()), reason=missing_tools() or "runs")
 
@@ -58,9 +59,35 @@ async def test_a_key_partnership_from_identification_to_its_first_update() -> No
             register.close()
 
 
-async def _converse(jo: PlaygroundClient, pat: PlaygroundClient, register: SqliteRegister) -> int:
-    """The whole conversation; returns how many governance areas were asked."""
-    # Identify.
+async def test_the_criteria_card_through_the_playgrounds_invoke() -> None:
+    """Action.Execute as the Playground sends it: its answer replaces the card; the register holds it."""
+    async with running_playground() as running:
+        jo = running.clients[OFFICER]
+        await _identify(jo)
+        await _say(jo, "assess KCP-0001", "1 of 5")
+        [card_message] = [m for m in await jo.say("form") if m.cards]
+        inputs = {"financial": "yes", "priorities": "no", "risk": "no", "length": "yes", "resource": "no"}
+        answer, said = await jo.execute(card_message, {**inputs, "reason_resource": "in-house fallback"})
+        assert answer["type"] == CARD_TYPE
+        summary = json.dumps(answer["value"])
+        assert "2 of 5 met" in summary, summary
+        assert "not key" in " ".join(m.text for m in said).lower(), said
+        register = SqliteRegister(running.register_path)
+        try:
+            [assessment] = register.assessments("KCP-0001")
+            assert {a.criterion: a.met for a in assessment.answers} == {
+                k: v == "yes" for k, v in inputs.items()
+            }
+            assert [a.reason for a in assessment.answers if a.criterion == "resource"] == [
+                "in-house fallback"
+            ]
+            assert register.get("KCP-0001").status is Status.ASSESSED
+        finally:
+            register.close()
+
+
+async def _identify(jo: PlaygroundClient) -> None:
+    """Jo records the leisure centres partnership by answering in chat: KCP-0001."""
     await _say(jo, "new", "called?")
     await _say(jo, "Leisure centres", "contract or a partnership")
     await _say(jo, "partnership", "which council")
@@ -74,6 +101,11 @@ async def _converse(jo: PlaygroundClient, pat: PlaygroundClient, register: Sqlit
     await _say(jo, "1; 4", "responsible officer")
     await _say(jo, "me", "Leisure centres", "Active Nation", "£250,000", "Save this?")
     await _say(jo, "save", "KCP-0001")
+
+
+async def _converse(jo: PlaygroundClient, pat: PlaygroundClient, register: SqliteRegister) -> int:
+    """The whole conversation; returns how many governance areas were asked."""
+    await _identify(jo)
 
     # Assess: the record's suggestions for financial and length accepted, the others answered.
     await _say(jo, "assess KCP-0001", "1 of 5", "suggests **yes**")
