@@ -108,7 +108,7 @@ def _assess_in_the_page(url: str, chromium: str, profile: Path) -> None:
             page.goto(url)
 
             _send(page, "assess KCP-0001")
-            page.get_by_text("1 of 5").wait_for()
+            page.get_by_text("1 of 5").first.wait_for()  # in the chat, and maybe in its preview
             _send(page, "form")
             card = page.locator(".ac-adaptiveCard").last
             card.get_by_role("button", name="Save").wait_for()
@@ -117,7 +117,7 @@ def _assess_in_the_page(url: str, chromium: str, profile: Path) -> None:
                 group.get_by_role("radio", name=CHOICES[criterion.key]).check()
             card.get_by_role("textbox", name=re.compile("^Risk: reason")).fill(RISK_REASON)
             card.get_by_role("button", name="Save").click()
-            page.get_by_text("Assessment saved for KCP-0001").wait_for()
+            page.get_by_text("Assessment saved for KCP-0001").first.wait_for()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=ARTIFACTS / "playground-assessment.png", full_page=True)
         finally:
