@@ -127,7 +127,7 @@ class Assess(Flow):
         for answer, name in zip(result.answers, result.criterion_names, strict=True):
             reason = f": {answer.reason}" if answer.reason else ""
             lines.append(f"- {name}: {'met' if answer.met else 'not met'}{reason}")
-        lines.append(f"Result: {result.explanation}.")
+        lines.append(f"\nResult: {result.explanation}.")
         return "\n".join(lines)
 
     def finish(self, turn: Turn, state: FlowState) -> Outcome:
