@@ -311,6 +311,9 @@ def _wait_healthy(process: subprocess.Popen[str], port: int) -> None:
     raise RuntimeError(f"{' '.join(process.args)} did not answer /healthz within 60 s")  # type: ignore[arg-type]
 
 
+Command = Callable[[int], list[str]]  # how to start a bot listening on a port
+
+
 def kcpf_command(port: int) -> list[str]:
     return [sys.executable, "-m", "kcpf", "serve", "--port", str(port)]
 
@@ -335,7 +338,7 @@ async def stand_in_connector(people: Sequence[Person]) -> Any:
 
 
 async def run_bot(
-    command: Callable[[int], list[str]],
+    command: Command,
     people: Sequence[Person],
     *,
     warmup: float,
