@@ -405,6 +405,12 @@ def report(
         f"  KCPF p99 {kcpf.p99_ms:.1f} ms (target under {TARGET_P99_MS:.0f} ms): "
         f"{'PASS' if 0 < kcpf.p99_ms < TARGET_P99_MS else 'MISS'}",
     ]
+    if echo.server_cpu_ms and kcpf.server_cpu_ms:
+        # Steadier than turns/s on a shared machine: a bot's one event loop caps it at 1 / (CPU per turn).
+        lines.append(
+            f"  by CPU per turn, KCPF's ceiling is {echo.server_cpu_ms / kcpf.server_cpu_ms:.0%} of the echo "
+            "bot's (where the bot process is the limit)"
+        )
     return lines
 
 

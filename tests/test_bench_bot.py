@@ -48,3 +48,4 @@ def test_the_report_says_pass_or_miss_against_the_targets() -> None:
     assert "p99 120.0 ms (target under 150 ms): PASS" in passed
     assert "50% of the echo bot's (target at least 70%): MISS" in missed
     assert "p99 200.0 ms (target under 150 ms): MISS" in missed
+    assert "KCPF's ceiling is 48% of the echo bot's" in missed
