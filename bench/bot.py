@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,13 +275,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def server(command: Sequence[str], env: dict[str, str], port: int) -> Iterator[Server]:
-    """A bot in its own process, once /healthz answers. Stopped with SIGINT, as at the console."""
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+def server(command: Sequence[str], env: dict[str, str], port: int, output: Path) -> Iterator[Server]:
+    """A bot in its own process, once /healthz answers; what it prints goes to `output` (a pipe nobody
+    reads could fill and stall it). Stopped with SIGINT, as at the console."""
+    with output.open("wb") as sink:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        _wait_healthy(process, port)
+        _wait_healthy(process, port, " ".join(command), output)
         yield Server(f"http://127.0.0.1:{port}/api/messages", process.pid)
     finally:
         if process.poll() is None:
@@ -291,16 +291,15 @@ def server(command: Sequence[str], env: dict[str, str], port: int) -> Iterator[S
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
 
 
-def _wait_healthy(process: subprocess.Popen[str], port: int) -> None:
+def _wait_healthy(process: subprocess.Popen[bytes], port: int, what: str, output: Path) -> None:
+    """Before any load: blocking is harmless here."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            error = process.stderr.read() if process.stderr else ""
-            raise RuntimeError(f"{' '.join(process.args)} stopped with {process.returncode}: {error[-2000:]}")  # type: ignore[arg-type]
+            said = output.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{what} stopped with exit code {process.returncode}:\n{said}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
                 if response.status == 200:
@@ -308,7 +307,7 @@ def _wait_healthy(process: subprocess.Popen[str], port: int) -> None:
         except OSError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{' '.join(process.args)} did not answer /healthz within 60 s")  # type: ignore[arg-type]
+    raise RuntimeError(f"{what} did not answer /healthz within 60 s")
 
 
 Command = Callable[[int], list[str]]  # how to start a bot listening on a port
@@ -323,7 +322,7 @@ def echo_command(port: int) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def stand_in_connector(people: Sequence[Person]) -> Any:
+async def stand_in_connector(people: Sequence[Person]) -> AsyncIterator[Connector]:
     connector = Connector({p.id: p for p in people})
     runner = web.AppRunner(connector.app(), access_log=None)
     await runner.setup()
@@ -352,7 +351,7 @@ async def run_bot(
         env = {**os.environ, "KCPF_DATA_DIR": folder, "KCPF_TP": TP_EMAIL}
         async with stand_in_connector(people) as connector:
             port = free_port()
-            with server(command(port), env, port) as bot:
+            with server(command(port), env, port, Path(folder) / "server.log") as bot:
                 run = await load(
                     bot.url,
                     connector,
