@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,13 +27,13 @@ from microsoft_agents.activity import (
 )
 from microsoft_agents.authentication.msal import MsalConnectionManager
 from microsoft_agents.hosting.aiohttp import CloudAdapter, start_agent_process
-from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
+from microsoft_agents.hosting.core import AgentApplication, ClaimsIdentity, TurnContext, TurnState
 from microsoft_agents.hosting.core.storage import Storage
 
 from bot import cards
 from bot.conversation import Said, on_form, on_message
 from bot.flows.engine import FlowState, Notice, Reply, Turn
-from bot.records import OfficerProfile, References
+from bot.records import FlowRecord, OfficerProfile, ProfileRecord, References
 from kcpf.errors import KcpfError
 from kcpf.lifecycle import Actor, RoleDirectory
 from kcpf.ports import Clock
@@ -60,7 +61,7 @@ class KcpfBot:
         self.services = services
         self.adapter = adapter
         self.references = References(services.storage)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # Routes.
 
@@ -102,9 +103,10 @@ class KcpfBot:
 
     async def on_members_added(self, context: TurnContext, state: TurnState) -> None:
         for member in context.activity.members_added or []:
-            if member.id != context.activity.recipient.id:
+            if context.activity.recipient is None or member.id != context.activity.recipient.id:
                 await context.send_activity(
-                    "Hello. I help you run the Key Contracts and Partnerships Framework. Type *help* to start."
+                    "Hello. I help you run the Key Contracts and Partnerships Framework. "
+                    "Type *help* to start."
                 )
 
     async def on_error(self, context: TurnContext, error: Exception) -> None:
@@ -139,16 +141,27 @@ class KcpfBot:
         send: bool = True,
     ) -> Said:
         key = _flow_key(context)
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            actor = await self._actor(context, state)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:  # one turn at a time per officer and conversation, so no answer is lost
+            # The SDK loaded the state before this turn waited for the lock: read it again.
+            await state.conversation.load(context, force=True)
+            try:
+                actor = await self._actor(context, state)
+            except KcpfError as error:
+                said = Said([Reply(error.message)], card=cards.notice_card("KCPF", error.message))
+                if send:
+                    await self._send(context, said.replies)
+                return said
             turn = Turn(self.services.framework, actor, self.services.clock.now())
-            stored = state.conversation.get_value(key)
-            flow = FlowState.from_json(stored) if isinstance(stored, dict) and stored.get("flow") else None
+            stored = state.conversation.get_value(key, target_cls=FlowRecord)
+            flow = stored.flow if isinstance(stored, FlowRecord) else None
             said = await asyncio.to_thread(handle, turn, flow)
             if said.flow is None:
                 state.conversation.delete_value(key)
             else:
-                state.conversation.set_value(key, said.flow.to_json())
+                state.conversation.set_value(key, FlowRecord(said.flow))
             await state.save(context)
         if send:
             await self._send(context, said.replies)
@@ -159,16 +172,17 @@ class KcpfBot:
         """Who is talking: Teams' AAD object id, with name and email from the members API, cached a day."""
         sender = context.activity.from_property
         aad = (sender.aad_object_id or "").lower()
-        stored = state.user.get_value("profile")
-        profile = OfficerProfile.from_json(stored) if isinstance(stored, dict) else None
+        stored = state.user.get_value("profile", target_cls=ProfileRecord)
+        profile = stored.profile if isinstance(stored, ProfileRecord) else None
         now = self.services.clock.now()
         if profile is None or profile.fetched_at + PROFILE_MAX_AGE < now:
             profile = await self._fetch_profile(context, now) or profile
             if profile is not None:
-                state.user.set_value("profile", profile.to_json())
+                state.user.set_value("profile", ProfileRecord(profile))
         if profile is None:
             raise KcpfError(
-                "I could not find your email address in your organisation's directory, so I cannot tell whose "
+                "I could not find your email address in your organisation's directory, "
+                "so I cannot tell whose "
                 "contracts and partnerships are yours. Please ask IT to check your Teams account."
             )
         if context.activity.conversation.conversation_type in (None, "personal"):
@@ -196,7 +210,7 @@ class KcpfBot:
         )
 
     async def _send(self, context: TurnContext, replies: Sequence[Reply]) -> None:
-        activities = [_activity(reply) for reply in replies if reply.text or reply.card]
+        activities = [_activity(reply) for reply in _merged(replies) if reply.text or reply.card]
         if activities:
             await context.send_activities(activities)
 
@@ -225,15 +239,29 @@ class KcpfBot:
         async def send(context: TurnContext) -> None:
             await context.send_activity(text)
 
-        await self.adapter.continue_conversation(
-            self.services.app_id, reference.get_continuation_activity(), send
-        )
+        activity = reference.get_continuation_activity()
+        if self.services.app_id:
+            await self.adapter.continue_conversation(self.services.app_id, activity, send)
+        else:  # local and anonymous: no token to get, as for the incoming turns
+            await self.adapter.continue_conversation_with_claims(ClaimsIdentity({}), activity, send)
 
 
 def _flow_key(context: TurnContext) -> str:
     sender = context.activity.from_property
     who = (sender.aad_object_id or sender.id or "anonymous").replace(".", "_")
     return f"flow_{who}"
+
+
+def _merged(replies: Sequence[Reply]) -> list[Reply]:
+    """Consecutive texts as one message (each is a request to Teams); quick replies go with the last."""
+    out: list[Reply] = []
+    for reply in replies:
+        previous = out[-1] if out else None
+        if previous is not None and previous.card is None and reply.card is None and reply.text:
+            out[-1] = Reply(f"{previous.text}\n\n{reply.text}", reply.options or previous.options)
+        else:
+            out.append(reply)
+    return out
 
 
 def _activity(reply: Reply) -> Activity:
@@ -249,6 +277,9 @@ def _activity(reply: Reply) -> Activity:
     return activity
 
 
+BOT = web.AppKey("kcpf.bot", KcpfBot)
+
+
 def create_app(services: BotServices) -> web.Application:
     connections = MsalConnectionManager(CONNECTIONS={"SERVICE_CONNECTION": {"SETTINGS": {}}})
     if not services.app_id:
@@ -258,7 +289,7 @@ def create_app(services: BotServices) -> web.Application:
         )
     adapter = CloudAdapter(connection_manager=connections)
     agent: AgentApplication[TurnState] = AgentApplication[TurnState](
-        storage=services.storage, adapter=adapter, connection_manager=connections, start_typing_timer=False
+        storage=services.storage, connection_manager=connections, start_typing_timer=False
     )
     bot = KcpfBot(services, adapter)
     agent.activity(ActivityTypes.message)(bot.on_message)
@@ -282,5 +313,5 @@ def create_app(services: BotServices) -> web.Application:
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(list(services.routes))
-    app["kcpf.bot"] = bot
+    app[BOT] = bot
     return app

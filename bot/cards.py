@@ -59,6 +59,8 @@ def form_card(
         if question.key in problems:
             body.append(_problem(problems[question.key]))
     data: dict[str, Json] = {"flow": flow.name, "subject": state.subject or ""}
+    if state.version is not None:
+        data["version"] = state.version  # a second submission of the same card is refused as out of date
     if "period" in state.answers:
         data["period"] = state.answers["period"]
     submit = {"type": "Action.Submit", "title": "Save", "data": {**data, "verb": FORM_VERB}}

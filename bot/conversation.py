@@ -40,8 +40,8 @@ from kcpf.model import Status, parse_reference
 from kcpf.parsing import parse_yes_no
 
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (Identify(), Assess(), Governance(), Update())}
-_STARTERS = re.compile(r"^(new|assess|governance|update|propose|decide|my|due)\b", re.IGNORECASE)
 _SAVE_WORDS = {"save", "yes", "y", "confirm", "ok"}
+_GREETINGS = {"hi", "hello", "hey", "continue", "resume", "where was i", "where was i?"}
 
 
 @dataclass
@@ -62,7 +62,23 @@ def on_message(turn: Turn, flow_state: FlowState | None, text: str) -> Said:
     if word in {"cancel", "stop", "quit"}:
         if flow_state is None:
             return Said([Reply("There is nothing under way to cancel.")])
+        if flow_state.stage is Stage.OFFERING:
+            return Said(
+                [Reply(f"OK. The {_title(flow_state).lower()} is saved; nothing more is needed now.")]
+            )
         return Said([Reply(f"Cancelled: nothing from this {_title(flow_state).lower()} was saved.")])
+    if flow_state is not None and word in _GREETINGS:
+        subject = f" for {flow_state.subject}" if flow_state.subject else ""
+        return Said(
+            [
+                Reply(
+                    f"Welcome back. You were in the middle of a {_title(flow_state).lower()}{subject}; "
+                    "carry on where you left off, or type *cancel*."
+                ),
+                *_current(turn, flow_state),
+            ],
+            flow_state,
+        )
     if flow_state is not None:
         return _continue(turn, flow_state, typed)
     return _command(turn, typed)
@@ -82,7 +98,11 @@ def on_form(turn: Turn, flow_state: FlowState | None, values: Mapping[str, Json]
         state = flow.begin(turn, subject + (f" {values['period']}" if values.get("period") else ""))
     except KcpfError as error:
         return Said([Reply(error.message)], flow_state, card=cards.notice_card(flow.title, error.message))
-    inputs = {k: str(v) for k, v in values.items() if k not in {"flow", "subject", "verb", "period"}}
+    if isinstance(values.get("version"), int):
+        state.version = values["version"]
+    inputs = {
+        k: str(v) for k, v in values.items() if k not in {"flow", "subject", "verb", "period", "version"}
+    }
     result = apply_form(flow, turn, state, inputs)
     if not result.complete:
         card = cards.form_card(flow, turn, state, inputs, result.problems)
@@ -120,11 +140,12 @@ def _title(state: FlowState) -> str:
 def _continue(turn: Turn, state: FlowState, typed: str) -> Said:
     flow = FLOWS[state.flow]
     word = typed.lower()
-    if _STARTERS.match(word) and _looks_like_command(word):
+    if _interrupts(flow, turn, state, typed):
         return Said(
             [
                 Reply(
-                    f"You are in the middle of a {flow.title.lower()}. Type *cancel* to stop it first, or carry on:"
+                    f"You are in the middle of a {flow.title.lower()}. "
+                    "Type *cancel* to stop it first, or carry on:"
                 ),
                 *_current(turn, state),
             ],
@@ -150,7 +171,8 @@ def _continue(turn: Turn, state: FlowState, typed: str) -> Said:
             return Said(
                 [
                     Reply(
-                        "Nothing is saved yet. Type *save* to save, *back* to change your last answer, or *cancel*.",
+                        "Nothing is saved yet. Type *save* to save, *back* to change your last answer, "
+                        "or *cancel*.",
                         (Option("Save", "save"), Option("Back", "back"), Option("Cancel", "cancel")),
                     )
                 ],
@@ -171,14 +193,25 @@ def _finished(flow: Flow, outcome: Outcome) -> Said:
     return said
 
 
-def _looks_like_command(word: str) -> bool:
-    return bool(
-        re.match(r"^(assess|governance|update|propose|decide)\s+(kcp[\s-]*)?\d+\b", word)
-    ) or word in {
-        "new",
-        "my",
-        "due",
-    }
+def _answers_question(flow: Flow, turn: Turn, state: FlowState, typed: str) -> bool:
+    """Whether the text is a good answer to the question asked ("new" is a trend as well as a command)."""
+    question = next_question(flow, turn, state) if state.stage is Stage.ASKING else None
+    if question is None:
+        return False
+    try:
+        question.parse(typed, state.answers)
+    except InvalidInput:
+        return False
+    return True
+
+
+def _interrupts(flow: Flow, turn: Turn, state: FlowState, typed: str) -> bool:
+    """A command typed mid-way: a command about an arrangement always is; a bare word ("new", "my", "due")
+    only when it does not answer the question ("new" is also a trend)."""
+    word = typed.strip().lower()
+    if re.match(r"^(assess|governance|update|propose|decide)\s+(kcp[\s-]*)?\d+\b", word):
+        return True
+    return word in {"new", "my", "due"} and not _answers_question(flow, turn, state, typed)
 
 
 def _command(turn: Turn, typed: str) -> Said:
@@ -191,7 +224,8 @@ def _command(turn: Turn, typed: str) -> Said:
             flow = FLOWS[verb]
             state = flow.begin(turn, rest)
             intro = Reply(
-                f"**{flow.title}**{' for ' + state.subject if state.subject else ''}. Answer each question in "
+                f"**{flow.title}**{' for ' + state.subject if state.subject else ''}. "
+                "Answer each question in "
                 "chat, or type *form* to fill in the whole step in one card. *back* and *cancel* work at any "
                 "point.",
                 (Option("Use a form", "form"),),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from microsoft_agents.activity import ConversationReference
 from microsoft_agents.hosting.core.storage import Storage, StoreItem
+
+from bot.flows.engine import FlowState
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,7 @@ class OfficerProfile:
     aad_object_id: str
     fetched_at: datetime
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "email": self.email,
             "name": self.name,
@@ -28,7 +31,7 @@ class OfficerProfile:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> OfficerProfile | None:
+    def from_json(cls, data: MutableMapping[str, Any]) -> OfficerProfile | None:
         try:
             return cls(
                 str(data["email"]),
@@ -40,6 +43,34 @@ class OfficerProfile:
             return None
 
 
+class ProfileRecord(StoreItem):
+    """User state: the officer's cached profile."""
+
+    def __init__(self, profile: OfficerProfile | None) -> None:
+        self.profile = profile
+
+    def store_item_to_json(self) -> dict[str, Any]:
+        return self.profile.to_json() if self.profile else {}
+
+    @staticmethod
+    def from_json_to_store_item(json_data: MutableMapping[str, Any]) -> ProfileRecord:
+        return ProfileRecord(OfficerProfile.from_json(json_data))
+
+
+class FlowRecord(StoreItem):
+    """Conversation state: where one officer is in a conversation (a flow under way)."""
+
+    def __init__(self, flow: FlowState) -> None:
+        self.flow = flow
+
+    def store_item_to_json(self) -> dict[str, Any]:
+        return self.flow.to_json()
+
+    @staticmethod
+    def from_json_to_store_item(json_data: MutableMapping[str, Any]) -> FlowRecord:
+        return FlowRecord(FlowState.from_json(json_data))
+
+
 class ReferenceItem(StoreItem):
     def __init__(self, reference: dict[str, Any]) -> None:
         self.reference = reference
@@ -48,7 +79,7 @@ class ReferenceItem(StoreItem):
         return {"reference": self.reference}
 
     @staticmethod
-    def from_json_to_store_item(json_data: dict[str, Any]) -> ReferenceItem:
+    def from_json_to_store_item(json_data: MutableMapping[str, Any]) -> ReferenceItem:
         return ReferenceItem(dict(json_data.get("reference") or {}))
 
 
@@ -61,7 +92,8 @@ class References:
 
     async def remember(self, email: str, aad_object_id: str, reference: ConversationReference) -> None:
         data = reference.model_dump(mode="json", by_alias=True, exclude_none=True)
-        data.pop("activityId", None)
+        for per_request in ("activityId", "requestId"):  # new on every turn: not part of where to reach them
+            data.pop(per_request, None)
         keys = [f"references/{who}" for who in (email, aad_object_id) if who]
         fingerprint = repr(sorted(data.items()))
         changed = {k: ReferenceItem(data) for k in keys if self._known.get(k) != fingerprint}

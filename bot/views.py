@@ -36,7 +36,10 @@ def decide_help() -> str:
 def my_text(turn: Turn) -> str:
     mine = turn.framework.arrangements(officer=turn.actor.email)
     if not mine:
-        return "You are not the responsible officer for any contract or partnership yet. Type *new* to record one."
+        return (
+            "You are not the responsible officer for any contract or partnership yet. "
+            "Type *new* to record one."
+        )
     lines = [f"You are responsible for {len(mine)}:"]
     for arrangement in mine:
         value = (

@@ -11,9 +11,11 @@ from bot.flows.engine import (
     Flow,
     FlowState,
     InputKind,
+    Json,
     Notice,
     Option,
     Outcome,
+    Parse,
     Question,
     Reply,
     Turn,
@@ -34,6 +36,23 @@ def open_arrangement(turn: Turn, argument: str, action: Action, command: str) ->
     check_permitted(turn.actor, action, arrangement)
     check_transition(action, arrangement)
     return FlowState(command, subject=reference, version=arrangement.version)
+
+
+def _against(suggested: bool, why: str) -> Parse:
+    """An answer that differs from what the record suggests needs a reason (the framework asks for one)."""
+
+    def parse(typed: str, answers: Mapping[str, Json]) -> Json:
+        value = a.yes_no_reason(typed, answers)
+        if value["met"] == suggested and not value["reason"]:
+            value["reason"] = f"as the record suggests: {why}"
+        elif value["met"] != suggested and not value["reason"]:
+            word, other = ("yes", "no") if suggested else ("no", "yes")
+            raise InvalidInput(
+                f"The record suggests {word} ({why}). To answer {other}, say why: “{other}, because …”."
+            )
+        return value
+
+    return parse
 
 
 def _answers(state: FlowState) -> dict[str, Answer]:
@@ -64,7 +83,7 @@ class Assess(Flow):
                     criterion.name,
                     f"**{number} of {len(rules.criteria)}: {criterion.name}.** {criterion.question} "
                     'Answer yes or no; a reason may follow ("yes, it is £250k a year").',
-                    a.yes_no_reason,
+                    a.yes_no_reason if suggestion is None else _against(suggestion.met, suggestion.why),
                     explanation=criterion.guidance,
                     options=YES_NO,
                     kind=InputKind.CHOICE,

@@ -1,4 +1,4 @@
-"""A conversation as a list of questions: the officer answers one at a time in chat, or all of them in one card.
+"""A conversation as a list of questions: the officer answers one at a time in chat, or all at once in a card.
 
 Flows (identify, assess, governance, update) say which questions apply given the answers so far and what to
 do with the answers; this module asks, checks, goes back and keeps the answers. It knows nothing of Teams:

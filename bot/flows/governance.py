@@ -114,5 +114,8 @@ class Governance(Flow):
                 f"{'' if gaps == 1 else 's'} not yet in place, with plans. T&P will follow the target dates."
             )
         else:
-            text = f"Governance self-assessment saved for {saved.reference}: everything that applies is in place."
+            text = (
+                f"Governance self-assessment saved for {saved.reference}: "
+                "everything that applies is in place."
+            )
         return Outcome((Reply(text),))

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from bot.flows import answers as a
-from bot.flows.engine import Flow, FlowState, InputKind, Json, Option, Outcome, Question, Reply, Turn
+from bot.flows.engine import Flow, FlowState, InputKind, Json, Option, Outcome, Parse, Question, Reply, Turn
 from kcpf.errors import InvalidInput
 from kcpf.framework import check_priorities
 from kcpf.lifecycle import Action, check_permitted
@@ -25,7 +25,7 @@ def _council(typed: str, answers: Mapping[str, Json]) -> Json:
     return Council.parse(typed).value
 
 
-def _officer(actor_email: str) -> a.Parse:
+def _officer(actor_email: str) -> Parse:
     def parse(typed: str, answers: Mapping[str, Json]) -> Json:
         if typed.strip().lower() in {"me", "myself", "i am", "i will", "yes"}:
             return actor_email
@@ -152,7 +152,8 @@ class Identify(Flow):
                 "Are you its responsible officer? Type *me*, or the responsible officer's email address.",
                 _officer(turn.actor.email),
                 options=(Option("Me", "me"),),
-                explanation="The responsible officer assesses it, completes its governance self-assessment and "
+                explanation="The responsible officer assesses it, completes its governance self-assessment "
+                "and "
                 "submits its updates.",
             ),
         )

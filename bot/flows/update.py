@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from bot.flows import answers as a
@@ -62,22 +63,7 @@ class Update(Flow):
     def questions(self, turn: Turn, state: FlowState) -> Sequence[Question]:
         x = state.answers
         out: list[Question] = []
-        for n in range(1, MAX_ITEMS + 1):
-            if n > 1 and x.get(f"more_kpis_{n - 1}") is not True:
-                break
-            out.extend(self._kpi(n))
-            if n == 1 and x.get("kpi_1_name", "") is None:
-                break
-            out.append(
-                Question(
-                    f"more_kpis_{n}",
-                    "Another KPI",
-                    "Another KPI?",
-                    a.yes_no,
-                    options=YES_NO,
-                    kind=InputKind.CHOICE,
-                )
-            )
+        out.extend(_repeating(x, self._kpi, "kpi_1_name", "more_kpis", "Another KPI"))
         suggested = suggested_performance(self._kpis(turn, state))
         out.append(
             Question(
@@ -113,22 +99,7 @@ class Update(Flow):
                 optional=True,
             )
         )
-        for n in range(1, MAX_ITEMS + 1):
-            if n > 1 and x.get(f"more_risks_{n - 1}") is not True:
-                break
-            out.extend(self._risk(n))
-            if n == 1 and x.get("risk_1_description", "") is None:
-                break
-            out.append(
-                Question(
-                    f"more_risks_{n}",
-                    "Another risk",
-                    "Another risk?",
-                    a.yes_no,
-                    options=YES_NO,
-                    kind=InputKind.CHOICE,
-                )
-            )
+        out.extend(_repeating(x, self._risk, "risk_1_description", "more_risks", "Another risk"))
         out.extend(
             [
                 Question(
@@ -313,35 +284,40 @@ class Update(Flow):
         x = state.answers
         period = self._period(state)
         kpis = self._kpis(turn, state)
+        risks = self._risks(state)
         annual = AnnualReview(x["annual_performance"], a.items(x["objectives"])) if period.is_annual else None
         stability = Risk(
             x["financial_stability"],
             Rag(x["financial_stability_rating"]),
             Trend(x["financial_stability_trend"]),
         )
-        fields = {
-            "performance": Rag(x["performance"]),
-            "kpis": kpis,
-            "achievements": x.get("achievements") or "",
-            "issues_to_escalate": x.get("issues_to_escalate") or "",
-            "risks": self._risks(state),
-            "financial_stability": stability,
-            "new_arrangements_identified": x.get("new_arrangements_identified") or "",
-            "annual": annual,
-        }
         if save:
             saved, update = turn.framework.submit_update(
-                turn.actor, state.subject, period, expected_version=state.version, **fields
+                turn.actor,
+                state.subject,
+                period,
+                performance=Rag(x["performance"]),
+                kpis=kpis,
+                achievements=x.get("achievements") or "",
+                issues_to_escalate=x.get("issues_to_escalate") or "",
+                risks=risks,
+                financial_stability=stability,
+                new_arrangements_identified=x.get("new_arrangements_identified") or "",
+                annual=annual,
+                expected_version=state.version,
             )
             kind = "annual update" if update.is_annual else "update"
-            return f"The {period.label} {kind} for {saved.reference} is saved: performance {update.performance.label}."
+            return (
+                f"The {period.label} {kind} for {saved.reference} is saved: "
+                f"performance {update.performance.label}."
+            )
         lines = [
             f"**{period.label} update for {state.subject}**",
             f"- Overall performance: {Rag(x['performance']).label}",
         ]
         for kpi in kpis:
             lines.append(f"- KPI {kpi.name}: {kpi.actual} against {kpi.target} ({kpi.rag.label})")
-        for risk in fields["risks"]:  # type: ignore[attr-defined]
+        for risk in risks:
             lines.append(f"- Risk: {risk.description} ({risk.rating.label}, {risk.trend.label})")
         lines.append(f"- Partner's financial stability: {stability.rating.label}, {stability.trend.label}")
         if annual is not None:
@@ -355,7 +331,25 @@ class Update(Flow):
         return Outcome((Reply(self._submit(turn, state, save=True)),))
 
 
-def _optional(questions: list[Question]) -> list[Question]:
-    from dataclasses import replace
+def _repeating(
+    answers: Mapping[str, Json], group: Callable[[int], list[Question]], first: str, more: str, label: str
+) -> list[Question]:
+    """A group of questions asked again while the officer says there is another (KPIs, risks). Answering
+    "none" to the first question of the first group skips the rest."""
+    out: list[Question] = []
+    for n in range(1, MAX_ITEMS + 1):
+        if n > 1 and answers.get(f"{more}_{n - 1}") is not True:
+            break
+        questions = group(n)
+        if n == 1 and first in answers and answers[first] is None:
+            out.append(questions[0])
+            break
+        out.extend(questions)
+        out.append(
+            Question(f"{more}_{n}", label, f"{label}?", a.yes_no, options=YES_NO, kind=InputKind.CHOICE)
+        )
+    return out
 
+
+def _optional(questions: list[Question]) -> list[Question]:
     return [replace(q, optional=True) for q in questions]

@@ -262,3 +262,10 @@ def _configure_logging(settings: Settings) -> None:
     log.handlers[:] = [handler]
     log.propagate = False
     log.setLevel(logging.INFO)
+    # The Agents SDK logs its own failures with tracebacks: into the same file, never onto the console.
+    sdk = logging.getLogger("microsoft_agents")
+    for old in sdk.handlers:
+        old.close()
+    sdk.handlers[:] = [handler]
+    sdk.propagate = False
+    sdk.setLevel(logging.WARNING)
