@@ -7,7 +7,7 @@ conversation, posting activities to /api/messages, and the stand-in Bot Connecto
 the replies and answers the members API. A turn's latency is from sending the activity to the HTTP response,
 which the adapter gives once the turn's replies are posted. Turns started in the warm-up are not counted.
 
-    python -m bench bot --officers 20 --seconds 10 --warmup 3
+    python -m bench bot --officers 20 --seconds 20 --rounds 4 --warmup 3
 """
 
 from __future__ import annotations
@@ -419,15 +419,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--seconds",
         type=float,
-        default=10.0,
-        help="measured seconds per bot, all rounds together (default 10)",
+        default=20.0,
+        help="measured seconds per bot, all rounds together (default 20)",
     )
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per round (default 3)")
     parser.add_argument(
         "--rounds",
         type=int,
-        default=2,
-        help="echo and KCPF take turns this many times, so a busy spell on the machine hits both (default 2)",
+        default=4,
+        help="echo and KCPF take turns this many times, so a busy spell on the machine hits both (default 4)",
     )
     parser.add_argument(
         "--profile",
