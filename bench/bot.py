@@ -259,9 +259,10 @@ def py_spy() -> str | None:
 
 
 def sample(spy: str, pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
-    """py-spy on a running process for `seconds`, every thread, CPU only, without pausing it."""
+    """py-spy on a running process for `seconds`, without pausing it: whichever thread holds the GIL, which is
+    what caps one Python process's turns/s."""
     command = [spy, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))), "--rate", "200"]
-    command += ["--threads", "--nonblocking", "--format", "raw", "--output", str(out)]
+    command += ["--gil", "--threads", "--nonblocking", "--format", "raw", "--output", str(out)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
