@@ -26,6 +26,12 @@ async def test_two_officers_each_do_one_whole_assessment(command: bot.Command, k
     assert figures.p50_ms <= figures.p99_ms
 
 
+async def test_a_bot_that_does_not_follow_the_flow_is_caught() -> None:
+    """The echo bot answers every turn but never saves anything: driven as KCPF, the run stops."""
+    with pytest.raises(bot.FlowBroken, match="gave no KCP reference"):
+        await bot.run_bot(bot.echo_command, bot.officers(1), warmup=0, seconds=120, assessments=1, kcpf=True)
+
+
 def test_turns_in_the_warm_up_or_after_the_window_are_not_counted() -> None:
     times = [bot.TurnTime(0.5, 1.5), bot.TurnTime(1.0, 1.25), bot.TurnTime(2.0, 2.5), bot.TurnTime(2.75, 3.5)]
     assert bot.counted(times, window_start=1.0, window_end=3.0) == [250.0, 500.0]
