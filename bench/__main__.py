@@ -1,12 +1,28 @@
-"""Run every benchmark: `make bench` (or `python -m bench`)."""
+"""Run every benchmark: `make bench` (or `python -m bench`).
+
+One by name, with its options: `python -m bench bot --officers 20`.
+"""
 
 from __future__ import annotations
 
-from bench import import_export
+import sys
+from collections.abc import Callable, Sequence
+
+from bench import bot, import_export
+
+BENCHMARKS: dict[str, Callable[[Sequence[str]], None]] = {
+    "import_export": lambda options: import_export.main(),
+    "bot": bot.main,
+}
 
 
 def main() -> None:
-    import_export.main()
+    name, options = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
+    if name and name not in BENCHMARKS:
+        sys.exit(f"no benchmark called “{name}”; there are: {', '.join(BENCHMARKS)}")
+    for each, run in BENCHMARKS.items():
+        if name in ("", each):
+            run(options)
 
 
 if __name__ == "__main__":
