@@ -53,6 +53,7 @@ class BotServices:
     storage: Storage
     clock: Clock
     app_id: str = ""
+    register_is_local: bool = False  # SQLite: framework calls run on the event loop
     routes: Sequence[web.RouteDef] = field(default_factory=tuple)  # more pages of the bot's web app
 
 
@@ -144,9 +145,10 @@ class KcpfBot:
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
+        waited = lock.locked()
         async with lock:  # one turn at a time per officer and conversation, so no answer is lost
-            # The SDK loaded the state before this turn waited for the lock: read it again.
-            await state.conversation.load(context, force=True)
+            if waited:  # the SDK loaded the state before this turn waited for the lock: read it again
+                await state.conversation.load(context, force=True)
             try:
                 actor = await self._actor(context, state)
             except KcpfError as error:
@@ -157,7 +159,10 @@ class KcpfBot:
             turn = Turn(self.services.framework, actor, self.services.clock.now())
             stored = state.conversation.get_value(key, target_cls=FlowRecord)
             flow = stored.flow if isinstance(stored, FlowRecord) else None
-            said = await asyncio.to_thread(handle, turn, flow)
+            if self.services.register_is_local:
+                said = handle(turn, flow)  # SQLite answers in microseconds: a thread hop costs more
+            else:
+                said = await asyncio.to_thread(handle, turn, flow)  # SharePoint: never block the loop
             if said.flow is None:
                 state.conversation.delete_value(key)
             else:
@@ -186,7 +191,7 @@ class KcpfBot:
                 "contracts and partnerships are yours. Please ask IT to check your Teams account."
             )
         if context.activity.conversation.conversation_type in (None, "personal"):
-            await self.references.remember(profile.email, aad, context.activity.get_conversation_reference())
+            await self.references.remember(profile.email, aad, context.activity)
         return self.services.roles.actor(profile.email, profile.name, aad)
 
     async def _fetch_profile(self, context: TurnContext, now: datetime) -> OfficerProfile | None:

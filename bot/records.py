@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from microsoft_agents.activity import ConversationReference
+from microsoft_agents.activity import Activity, ConversationReference
 from microsoft_agents.hosting.core.storage import Storage, StoreItem
 
 from bot.flows.engine import FlowState
@@ -88,19 +88,28 @@ class References:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self._known: dict[str, str] = {}  # what was last written, so a turn writes only when it changed
+        self._known: dict[str, tuple[object, ...]] = {}  # what was last written: a turn writes only on change
 
-    async def remember(self, email: str, aad_object_id: str, reference: ConversationReference) -> None:
-        data = reference.model_dump(mode="json", by_alias=True, exclude_none=True)
+    async def remember(self, email: str, aad_object_id: str, activity: Activity) -> None:
+        conversation = activity.conversation
+        recipient = activity.recipient
+        # Where to reach them: the same on every turn of a conversation, so compared cheaply first.
+        fingerprint = (
+            activity.channel_id,
+            activity.service_url,
+            conversation.id if conversation else None,
+            recipient.id if recipient else None,
+        )
+        keys = [f"references/{who}" for who in (email, aad_object_id) if who]
+        stale = [k for k in keys if self._known.get(k) != fingerprint]
+        if not stale:
+            return
+        data = activity.get_conversation_reference().model_dump(mode="json", by_alias=True, exclude_none=True)
         for per_request in ("activityId", "requestId"):  # new on every turn: not part of where to reach them
             data.pop(per_request, None)
-        keys = [f"references/{who}" for who in (email, aad_object_id) if who]
-        fingerprint = repr(sorted(data.items()))
-        changed = {k: ReferenceItem(data) for k in keys if self._known.get(k) != fingerprint}
-        if changed:
-            await self.storage.write(changed)  # type: ignore[arg-type]
-            for key in changed:
-                self._known[key] = fingerprint
+        await self.storage.write({k: ReferenceItem(data) for k in stale})
+        for key in stale:
+            self._known[key] = fingerprint
 
     async def find(self, who: str) -> ConversationReference | None:
         key = f"references/{who.lower()}"

@@ -195,7 +195,9 @@ async def running_bot(data_dir: Path, *, today: date = date(2026, 11, 27)) -> As
     storage = SqliteStorage(data_dir / "conversations.sqlite3")
     clock = FixedClock(at(today))
     framework = FrameworkService(register, clock, FRAMEWORK_2025)
-    services = BotServices(framework=framework, roles=ROLES, storage=storage, clock=clock)
+    services = BotServices(
+        framework=framework, roles=ROLES, storage=storage, clock=clock, register_is_local=True
+    )
     runner = web.AppRunner(create_app(services))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

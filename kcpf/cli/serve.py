@@ -25,7 +25,11 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
 
 def bot_services(app: Application, storage: SqliteStorage) -> BotServices:
     return BotServices(
-        framework=app.framework, roles=app.settings.roles, storage=storage, clock=app.framework.clock
+        framework=app.framework,
+        roles=app.settings.roles,
+        storage=storage,
+        clock=app.framework.clock,
+        register_is_local=True,
     )
 
 
