@@ -7,10 +7,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from connectors.clock import SystemClock
+from connectors.report_folder import ReportFolder, ReportLinks, link_secret
 from connectors.sqlite_register import SqliteRegister
+from connectors.word import TemplateInvalid, WordRenderer, load_template
 from kcpf.cli.settings import InvalidSetting, Settings
+from kcpf.errors import InvalidInput
 from kcpf.framework import FrameworkVersion
 from kcpf.lifecycle import Actor
+from kcpf.reports.service import ReportService
 from kcpf.services import FrameworkService
 
 
@@ -18,6 +22,9 @@ from kcpf.services import FrameworkService
 class Application:
     settings: Settings
     framework: FrameworkService
+    reports: ReportService
+    report_folder: ReportFolder
+    report_links: ReportLinks
 
     @property
     def rules(self) -> FrameworkVersion:
@@ -40,11 +47,36 @@ def prepare_data_dir(settings: Settings) -> None:
         ) from None
 
 
+def report_renderer(settings: Settings) -> WordRenderer:
+    """The Word renderer with the council's template (KCPF_REPORT_TEMPLATE), or the shipped default."""
+    if settings.report_template is None:
+        return WordRenderer()
+    try:
+        return WordRenderer(
+            load_template(settings.report_template), template_name=str(settings.report_template)
+        )
+    except TemplateInvalid as error:
+        raise InvalidSetting(f"KCPF_REPORT_TEMPLATE: {error.message}") from None
+
+
+def report_links(settings: Settings) -> ReportLinks:
+    if settings.link_secret:
+        return ReportLinks(settings.link_secret.encode())
+    try:
+        return ReportLinks(link_secret(settings.link_secret_path))
+    except InvalidInput as error:
+        raise InvalidSetting(f"KCPF_LINK_SECRET is not set and {error.message}") from None
+
+
 @contextmanager
 def application(settings: Settings) -> Iterator[Application]:
     clock = SystemClock()
+    renderer = report_renderer(settings)
+    links = report_links(settings)
     register = SqliteRegister(settings.register_path)
     try:
-        yield Application(settings, FrameworkService(register, clock, settings.framework()))
+        framework = FrameworkService(register, clock, settings.framework())
+        folder = ReportFolder(settings.reports_dir)
+        yield Application(settings, framework, ReportService(framework, renderer, folder), folder, links)
     finally:
         register.close()

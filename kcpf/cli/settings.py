@@ -30,6 +30,8 @@ class Settings:
     framework_version: str
     h1_update_due: tuple[int, int] | None
     h2_update_due: tuple[int, int] | None
+    report_template: Path | None = None
+    link_secret: str = ""
 
     @property
     def register_path(self) -> Path:
@@ -38,6 +40,15 @@ class Settings:
     @property
     def log_path(self) -> Path:
         return self.data_dir / "kcpf.log"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def link_secret_path(self) -> Path:
+        """Where the report link secret is kept when KCPF_LINK_SECRET is not set."""
+        return self.data_dir / "link-secret"
 
     def framework(self) -> FrameworkVersion:
         """The framework version in force, with any locally configured update deadlines."""
@@ -71,6 +82,8 @@ class Settings:
                 env, "KCPF_H1_UPDATE_DUE", after="September", months=(10, 11, 12, 1, 2, 3)
             ),
             h2_update_due=_month_day(env, "KCPF_H2_UPDATE_DUE", after="March", months=(4, 5, 6, 7, 8, 9)),
+            report_template=_report_template(env),
+            link_secret=_link_secret(env),
         )
 
 
@@ -110,3 +123,24 @@ def _month_day(
             "fall in the six months after that."
         )
     return (month, day)
+
+
+def _report_template(env: Mapping[str, str]) -> Path | None:
+    """A council's own Word template for reports (its styles are checked when KCPF starts)."""
+    text = env.get("KCPF_REPORT_TEMPLATE", "").strip()
+    if not text:
+        return None
+    path = Path(text)
+    if path.suffix.lower() != ".docx":
+        raise InvalidSetting(f"KCPF_REPORT_TEMPLATE is “{text}”: it must be a Word document (.docx).")
+    return path
+
+
+def _link_secret(env: Mapping[str, str]) -> str:
+    secret = env.get("KCPF_LINK_SECRET", "").strip()
+    if secret and len(secret) < 32:
+        raise InvalidSetting(
+            "KCPF_LINK_SECRET is too short to sign report links safely: use at least 32 characters "
+            "(or leave it unset and KCPF keeps its own secret in the data directory)."
+        )
+    return secret

@@ -72,7 +72,8 @@ def appendix_a_pack(framework: FrameworkVersion, file: ArrangementFile, today: d
         governance += [
             Paragraph(
                 f"Completed by {review.completed_by} on {format_uk_date(review.completed_at.date())} "
-                f"(framework {review.framework_version}). Where an area is not in place, the table gives the plan "
+                f"(framework {review.framework_version}). Where an area is not in place, the table gives "
+                "the plan "
                 "to put it in place and its target date."
             ),
             Heading("Appendix A governance areas", 2),
