@@ -4,10 +4,16 @@ and an overdue update. Built through the framework's use cases on a real registe
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
+from connectors.report_folder import ReportFolder
+from connectors.sqlite_register import SqliteRegister
+from connectors.word import WordRenderer
 from kcpf.assessment import Answer
 from kcpf.calendar import Period
 from kcpf.framework import FRAMEWORK_2025
@@ -15,14 +21,21 @@ from kcpf.governance import AreaAnswer, InPlace
 from kcpf.lifecycle import Actor, RoleDirectory
 from kcpf.model import ArrangementType, Council, Officer, Status
 from kcpf.monitoring import AnnualReview, Kpi, Rag, Risk, Trend
+from kcpf.reports.cabinet import CommitteeHeadings
+from kcpf.reports.service import ReportService
 from kcpf.services import FrameworkService
-from tests.builders import FixedClock
+from tests.builders import FixedClock, at
 
-ROLES = RoleDirectory(tp=frozenset({"tp@chorley.gov.uk"}), smt=frozenset({"chief@chorley.gov.uk"}))
+ROLES = RoleDirectory(
+    tp=frozenset({"tp@chorley.gov.uk"}),
+    smt=frozenset({"chief@chorley.gov.uk"}),
+    viewers=frozenset({"councillor@chorley.gov.uk"}),
+)
 TP = ROLES.actor("tp@chorley.gov.uk", "Transformation and Partnerships")
 JO = ROLES.actor("jo.bloggs@chorley.gov.uk", "Jo Bloggs")
 SAM = ROLES.actor("sam.smith@southribble.gov.uk", "Sam Smith")
 SMT = ROLES.actor("chief@chorley.gov.uk")
+VIEWER = ROLES.actor("councillor@chorley.gov.uk")
 TODAY = date(2026, 11, 20)
 H1 = Period.parse("2026/27-H1")
 
@@ -159,3 +172,23 @@ def build(kcpf: FrameworkService, clock: FixedClock) -> Sample:
     kcpf.propose(JO, cctv)
     clock.set(TODAY)
     return Sample(leisure, waste, safety, cctv, parks)
+
+
+@dataclass(frozen=True)
+class Built:
+    """The sample register, and the report service over it with the shipped template and a real folder."""
+
+    kcpf: FrameworkService
+    sample: Sample
+    reports: ReportService
+    folder: ReportFolder
+
+
+@contextmanager
+def built(directory: Path, *, headings: Mapping[Council, CommitteeHeadings] | None = None) -> Iterator[Built]:
+    clock = FixedClock(at(TODAY))
+    with SqliteRegister(directory / "register.sqlite3") as register:
+        kcpf = FrameworkService(register, clock, FRAMEWORK_2025)
+        sample = build(kcpf, clock)
+        folder = ReportFolder(directory / "reports")
+        yield Built(kcpf, sample, ReportService(kcpf, WordRenderer(), folder, headings=headings), folder)
