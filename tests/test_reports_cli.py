@@ -75,13 +75,13 @@ def test_cabinet_report_with_out(
 
 
 def test_an_officer_produces_their_own_pack(capsys: pytest.CaptureFixture[str], data: Path) -> None:
-    code, out, err = run(capsys, "report", "pack", "kcp-1", "--by", JO.email, *ON)
+    code, _, err = run(capsys, "report", "pack", "kcp-1", "--by", JO.email, *ON)
     assert code == 0, err
     assert (data / "reports" / "appendix-a-kcp-0001.docx").exists()
-    code, out, err = run(capsys, "report", "pack", "KCP-0001", "--by", SAM.email, *ON)
+    code, _, err = run(capsys, "report", "pack", "KCP-0001", "--by", SAM.email, *ON)
     assert code == 2
     assert "Only KCP-0001's responsible officer" in err
-    code, _out, err = run(capsys, "report", "smt", "--period", "2026/27-H1", "--by", JO.email)
+    code, _, err = run(capsys, "report", "smt", "--period", "2026/27-H1", "--by", JO.email)
     assert code == 2
     assert (
         err
@@ -123,12 +123,12 @@ def test_a_councils_template_is_checked_at_start_up(
     path = tmp_path / "council.docx"
     template.save(str(path))
     monkeypatch.setenv("KCPF_REPORT_TEMPLATE", str(path))
-    code, out, err = run(capsys, "report", "smt", "--period", "2026/27-H1", "--by", TP.email)
+    code, _, err = run(capsys, "report", "smt", "--period", "2026/27-H1", "--by", TP.email)
     assert code == 2
     assert "KCPF_REPORT_TEMPLATE" in err
     assert "“List Bullet”" in err
     monkeypatch.setenv("KCPF_REPORT_TEMPLATE", str(tmp_path / "council.dotx"))
-    code, _out, err = run(capsys, "register", "list")
+    code, _, err = run(capsys, "register", "list")
     assert code == 2
     assert "KCPF_REPORT_TEMPLATE is" in err
 
@@ -137,6 +137,6 @@ def test_a_short_link_secret_is_refused(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KCPF_LINK_SECRET", "too-short")
-    code, _out, err = run(capsys, "register", "list")
+    code, _, err = run(capsys, "register", "list")
     assert code == 2
     assert "KCPF_LINK_SECRET is too short" in err
