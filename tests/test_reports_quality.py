@@ -122,6 +122,8 @@ def test_properties_language_a4_and_page_numbers(report: tuple[Document, WordDoc
     assert core.subject == content.properties.subject
     assert core.subject
     assert core.language == "en-GB"
+    assert core.created is not None
+    assert core.created.date().isoformat() == "2026-11-20"
     lang = word.styles.element.find(qn("w:docDefaults")).find(
         f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}"
     )

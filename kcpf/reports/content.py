@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kcpf.errors import InvalidInput
+from kcpf.wording import plural
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class Table:
         for row in self.rows:
             if len(row) != len(self.header):
                 raise InvalidInput(
-                    f"A row of “{self.caption}” has {len(row)} cells for {len(self.header)} columns."
+                    f"A row of “{self.caption}” has {plural(len(row), 'cell')} for "
+                    f"{len(self.header)} columns."
                 )
 
 

@@ -3,6 +3,7 @@ are ports handed in by the composition root."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -120,6 +121,8 @@ class ReportService:
 
     def render(self, actor: Actor, request: ReportRequest) -> RenderedReport:
         document = self.document(actor, request)
+        created = dataclasses.replace(document.properties, created=self.framework.clock.now())
+        document = dataclasses.replace(document, properties=created)
         content = self.renderer.render(document)
         name = report_name(request, self.renderer.extension)
         return RenderedReport(name, document.title, self.renderer.media_type, content)
