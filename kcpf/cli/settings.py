@@ -32,6 +32,8 @@ class Settings:
     h2_update_due: tuple[int, int] | None
     report_template: Path | None = None
     link_secret: str = ""
+    report_link_hours: int = 24
+    committee_headings: Path | None = None
 
     @property
     def register_path(self) -> Path:
@@ -84,6 +86,8 @@ class Settings:
             h2_update_due=_month_day(env, "KCPF_H2_UPDATE_DUE", after="March", months=(4, 5, 6, 7, 8, 9)),
             report_template=_report_template(env),
             link_secret=_link_secret(env),
+            report_link_hours=_report_link_hours(env),
+            committee_headings=_committee_headings(env),
         )
 
 
@@ -144,3 +148,26 @@ def _link_secret(env: Mapping[str, str]) -> str:
             "(or leave it unset and KCPF keeps its own secret in the data directory)."
         )
     return secret
+
+
+def _report_link_hours(env: Mapping[str, str]) -> int:
+    """How long a report link sent in Teams stays valid."""
+    text = env.get("KCPF_REPORT_LINK_HOURS", "").strip()
+    if not text:
+        return 24
+    if not text.isdigit() or not 1 <= int(text) <= 24 * 30:
+        raise InvalidSetting(
+            f"KCPF_REPORT_LINK_HOURS is “{text}”: give a whole number of hours from 1 to 720."
+        )
+    return int(text)
+
+
+def _committee_headings(env: Mapping[str, str]) -> Path | None:
+    """A JSON file of each council's committee report headings (read and checked when KCPF starts)."""
+    text = env.get("KCPF_COMMITTEE_HEADINGS", "").strip()
+    if not text:
+        return None
+    path = Path(text)
+    if path.suffix.lower() != ".json":
+        raise InvalidSetting(f"KCPF_COMMITTEE_HEADINGS is “{text}”: it must be a JSON file (.json).")
+    return path

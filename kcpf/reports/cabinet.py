@@ -66,6 +66,28 @@ class CommitteeHeadings:
             raise InvalidInput(f"Committee report headings cannot be empty: {', '.join(empty)}.")
 
 
+def headings_from_data(data: object) -> dict[Council, CommitteeHeadings]:
+    """Each council's headings from plain data: {"chorley": {"purpose": "Purpose of the Report"}, ...}.
+    Headings not given keep their defaults; unknown councils or headings are refused, naming them."""
+    if not isinstance(data, dict):
+        raise InvalidInput("Committee report headings are an object with a key for each council.")
+    known = {f.name for f in dataclasses.fields(CommitteeHeadings)}
+    found: dict[Council, CommitteeHeadings] = {}
+    for key, given in data.items():
+        council = Council.parse(str(key))
+        if council is Council.SHARED:
+            raise InvalidInput("Committee report headings are for Chorley or South Ribble, not shared.")
+        if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
+            raise InvalidInput(f"The headings for {council.label} must map heading names to text.")
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise InvalidInput(
+                f"Not committee report headings: {', '.join(unknown)}. They are: {', '.join(sorted(known))}."
+            )
+        found[council] = dataclasses.replace(DEFAULT_HEADINGS[council], **given)
+    return found
+
+
 DEFAULT_HEADINGS: dict[Council, CommitteeHeadings] = {
     Council.CHORLEY: CommitteeHeadings(),
     Council.SOUTH_RIBBLE: CommitteeHeadings(),
