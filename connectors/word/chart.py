@@ -1,6 +1,6 @@
 """A bar chart as a PNG, drawn in pure Python (zlib and struct): python-docx cannot make native charts and
-the councils' machines should not need a plotting library. The words and figures are in the alt text and in
-the table beside the chart; the picture adds the shape."""
+the councils' machines should not need a plotting library. Each bar is labelled in words with its value
+above it, so colour is never the only carrier of meaning; the alt text and the table beside it say so too."""
 
 from __future__ import annotations
 
@@ -8,33 +8,65 @@ import struct
 import zlib
 from collections.abc import Callable, Sequence
 
-# Bar colours by label; anything else is grey. Colour is never the only carrier of meaning.
+# Bar colours by label; anything else is grey.
 _COLOURS = {
     "green": (0x2E, 0x7D, 0x32),
     "amber": (0xF5, 0xA6, 0x23),
     "red": (0xC6, 0x28, 0x28),
 }
-_Fill = Callable[[int, int, int, int, tuple[int, int, int]], None]
 _GREY = (0x75, 0x75, 0x75)
 _INK = (0x21, 0x21, 0x21)
+_Fill = Callable[[int, int, int, int, tuple[int, int, int]], None]
 
-# 3x5 digits, one string of 15 bits per digit, row by row: the bar's value is printed above it.
-_DIGITS = {
-    "0": "111101101101111",
-    "1": "010110010010111",
-    "2": "111001111100111",
-    "3": "111001111001111",
-    "4": "101101111001001",
-    "5": "111100111001111",
-    "6": "111100111101111",
-    "7": "111001001001001",
-    "8": "111101111101111",
-    "9": "111101111001111",
-    ",": "000000000010100",
+# A 5x7 pixel font: enough to label bars and print their values (lower case is drawn as upper case).
+_FONT = {
+    "A": "01110100011000111111100011000110001",
+    "B": "11110100011000111110100011000111110",
+    "C": "01110100011000010000100001000101110",
+    "D": "11110100011000110001100011000111110",
+    "E": "11111100001000011110100001000011111",
+    "F": "11111100001000011110100001000010000",
+    "G": "01110100011000010111100011000101111",
+    "H": "10001100011000111111100011000110001",
+    "I": "01110001000010000100001000010001110",
+    "J": "00111000100001000010000101001001100",
+    "K": "10001100101010011000101001001010001",
+    "L": "10000100001000010000100001000011111",
+    "M": "10001110111010110101100011000110001",
+    "N": "10001100011100110101100111000110001",
+    "O": "01110100011000110001100011000101110",
+    "P": "11110100011000111110100001000010000",
+    "Q": "01110100011000110001101011001001101",
+    "R": "11110100011000111110101001001010001",
+    "S": "01111100001000001110000010000111110",
+    "T": "11111001000010000100001000010000100",
+    "U": "10001100011000110001100011000101110",
+    "V": "10001100011000110001100010101000100",
+    "W": "10001100011000110101101011010101010",
+    "X": "10001100010101000100010101000110001",
+    "Y": "10001100010101000100001000010000100",
+    "Z": "11111000010001000100010001000011111",
+    "0": "01110100011001110101110011000101110",
+    "1": "00100011000010000100001000010001110",
+    "2": "01110100010000100010001000100011111",
+    "3": "11111000100010000010000011000101110",
+    "4": "00010001100101010010111110001000010",
+    "5": "11111100001111000001000011000101110",
+    "6": "00110010001000011110100011000101110",
+    "7": "11111000010001000100010000100001000",
+    "8": "01110100011000101110100011000101110",
+    "9": "01110100011000101111000010001001100",
+    " ": "00000000000000000000000000000000000",
+    ",": "00000000000000000000011000010001000",
+    ".": "00000000000000000000000000110001100",
+    "-": "00000000000000011111000000000000000",
+    "/": "00001000100001000100010000100010000",
+    "&": "01100100101010001000101011001001101",
+    "?": "01110100010000100010001000000000100",
 }
 
 
-def bar_chart_png(bars: Sequence[tuple[str, int]], *, width: int = 720, height: int = 360) -> bytes:
+def bar_chart_png(bars: Sequence[tuple[str, int]], *, width: int = 720, height: int = 400) -> bytes:
     pixels = [bytearray(b"\xff" * (width * 3)) for _ in range(height)]
 
     def fill(x0: int, y0: int, x1: int, y1: int, colour: tuple[int, int, int]) -> None:
@@ -44,30 +76,38 @@ def bar_chart_png(bars: Sequence[tuple[str, int]], *, width: int = 720, height: 
             for x in range(max(x0, 0), min(x1, width)):
                 row[x * 3 : x * 3 + 3] = rgb
 
-    top, bottom, left, right = 60, height - 30, 40, width - 40
-    fill(left, bottom, right, bottom + 3, _INK)  # the axis
+    top, bottom, left, right = 70, height - 50, 40, width - 40
+    fill(left, bottom, right, bottom + 3, _INK)  # the axes
     fill(left, top - 10, left + 3, bottom + 3, _INK)
     biggest = max((value for _, value in bars), default=0) or 1
     slot = (right - left) // max(len(bars), 1)
-    scale = 6
     for i, (label, value) in enumerate(bars):
         x0 = left + i * slot + slot // 5
         x1 = left + (i + 1) * slot - slot // 5
         bar_top = bottom - round((bottom - top) * value / biggest)
         fill(x0, bar_top, x1, bottom, _COLOURS.get(label.lower(), _GREY))
-        text = f"{value:,}"
-        text_width = len(text) * 4 * scale - scale
-        _draw(fill, text, (x0 + x1 - text_width) // 2, bar_top - 6 * scale - 4, scale)
+        centre = (x0 + x1) // 2
+        _write(fill, f"{value:,}", centre, bar_top - 8 * 4 - 6, _fitting(f"{value:,}", slot, 4))
+        _write(fill, label, centre, bottom + 12, _fitting(label, slot, 3))
     return _png(width, height, pixels)
 
 
-def _draw(fill: _Fill, text: str, x: int, y: int, scale: int) -> None:
-    for n, char in enumerate(text):
-        glyph = _DIGITS[char]
+def _fitting(text: str, room: int, largest: int) -> int:
+    """The largest pixel size, up to `largest`, at which `text` fits in `room` pixels."""
+    for scale in range(largest, 0, -1):
+        if len(text) * 6 * scale <= room - 4:
+            return scale
+    return 1
+
+
+def _write(fill: _Fill, text: str, centre: int, y: int, scale: int) -> None:
+    x = centre - (len(text) * 6 * scale - scale) // 2
+    for n, char in enumerate(text.upper()):
+        glyph = _FONT.get(char, _FONT["?"])
         for bit, on in enumerate(glyph):
             if on == "1":
-                gx = x + n * 4 * scale + (bit % 3) * scale
-                gy = y + (bit // 3) * scale
+                gx = x + n * 6 * scale + (bit % 5) * scale
+                gy = y + (bit // 5) * scale
                 fill(gx, gy, gx + scale, gy + scale, _INK)
 
 
