@@ -62,8 +62,8 @@ def test_cabinet_report_with_out(
     out_file = tmp_path / "cabinet.docx"
     code, out, err = run(
         capsys, "report", "cabinet", "--council", "south ribble", "--year", "2025/26", "--meeting-date",
-        "15/07/2026", "--confidential-risk", "--finance-comments", "No financial implications.", "--out",
-        str(out_file), *ON,
+        "15/07/2026", "--confidential-risk", "--finance-comments", "No financial implications.",
+        "--framework-url", "https://www.southribble.gov.uk/kcpf", "--out", str(out_file), *ON,
     )  # fmt: skip
     assert code == 0, err
     assert out.endswith(f"to {out_file}.\n")
@@ -72,6 +72,9 @@ def test_cabinet_report_with_out(
     assert "Director of Change and Delivery | Cabinet | 15 July 2026" in text
     assert "No financial implications." in text
     assert word.sections[-1].header.paragraphs[0].text.startswith("CONFIDENTIAL")
+    assert [r.target_ref for r in word.part.rels.values() if r.is_external] == [
+        "https://www.southribble.gov.uk/kcpf"
+    ]
 
 
 def test_an_officer_produces_their_own_pack(capsys: pytest.CaptureFixture[str], data: Path) -> None:

@@ -1,13 +1,12 @@
 """The Word template reports are written from: the shipped default, or a council's own .docx.
 
-`python -m connectors.word.template OUT.docx` writes the default, for a council to restyle and supply as
+`python -m connectors.word OUT.docx` writes the default, for a council to restyle and supply as
 KCPF_REPORT_TEMPLATE.
 """
 
 from __future__ import annotations
 
 import io
-import sys
 import zipfile
 from pathlib import Path
 
@@ -79,7 +78,7 @@ def check_styles(document: WordDocument, name: str) -> None:
             f"{name} has no {quoted} style{'s' if len(missing) > 1 else ''}, which the reports need. Add "
             f"{'them' if len(missing) > 1 else 'it'} in Word (Styles pane) or start from the default "
             "template "
-            "(python -m connectors.word.template OUT.docx)."
+            "(python -m connectors.word OUT.docx)."
         )
 
 
@@ -91,10 +90,3 @@ def load_template(path: Path) -> bytes:
         raise TemplateInvalid(f"Cannot read the report template {path} ({error.strerror}).") from None
     open_template(content, f"The report template {path}")
     return content
-
-
-if __name__ == "__main__":  # pragma: no cover - a tool for administrators
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m connectors.word.template OUT.docx")
-    Path(sys.argv[1]).write_bytes(default_template())
-    print(f"Wrote the default report template to {sys.argv[1]}.")

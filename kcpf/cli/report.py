@@ -48,6 +48,9 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
     cabinet.add_argument("--finance-comments", default="", help="the statutory finance officer's comments")
     cabinet.add_argument("--monitoring-comments", default="", help="the monitoring officer's comments")
     cabinet.add_argument(
+        "--framework-url", default="", help="where the framework is published (a background document)"
+    )
+    cabinet.add_argument(
         "--confidential-risk",
         action="store_true",
         help="put risks and financial stability in a confidential appendix (not for publication)",
@@ -99,5 +102,6 @@ def _request(args: argparse.Namespace) -> ReportRequest:
         finance_comments=args.finance_comments,
         monitoring_comments=args.monitoring_comments,
         confidential_risk=args.confidential_risk,
+        framework_url=args.framework_url,
     )
     return CabinetReport(args.council, args.year, details, on=args.on)
