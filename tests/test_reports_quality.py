@@ -154,6 +154,18 @@ def test_wide_tables_are_in_landscape_sections(world: Built) -> None:
     assert [s.landscape for s in pack.sections] == [False, True]
 
 
+def test_columns_take_their_share_of_the_page(world: Built) -> None:
+    word = open_docx(world.reports.render(TP, PackReport("KCP-0001")).content)
+    criteria = next(t for t in word.tables if t.rows[0].cells[0].text == "Criteria")
+    widths = [int(col.get(qn("w:w"))) for col in criteria._tbl.tblGrid.findall(qn("w:gridCol"))]
+    landscape_text_width = 16838 - 2 * 1134  # A4 landscape less the default template's 2 cm margins
+    assert abs(sum(widths) - landscape_text_width) < 10
+    assert [round(w / widths[1]) for w in widths] == [5, 1, 4]
+    particulars = word.tables[0]
+    portrait = [int(col.get(qn("w:w"))) for col in particulars._tbl.tblGrid.findall(qn("w:gridCol"))]
+    assert abs(sum(portrait) - (11906 - 2 * 1134)) < 10
+
+
 # Templates.
 
 

@@ -73,6 +73,7 @@ class _Writer:
             if child is not self.final:
                 self.body.remove(child)
         self.base_section = copy.deepcopy(self.final)
+        self.text_width = self._text_width(landscape=False)
 
     def write(self, document: Document) -> None:
         self._language()
@@ -82,6 +83,7 @@ class _Writer:
             self._paragraph(document.subtitle, "Normal")
         sections = document.sections or (Section(()),)
         for index, section in enumerate(sections):
+            self.text_width = self._text_width(landscape=section.landscape)
             for block in section.blocks:
                 self._block(block)
             properties = self._section_properties(section)
@@ -120,16 +122,19 @@ class _Writer:
     def _table(self, table: Table) -> None:
         """Written as XML text and parsed once: building it element by element is ten times slower."""
         columns = len(table.header)
+        weights = table.widths or (1,) * columns
+        widths = [self.text_width * w // sum(weights) for w in weights]
         caption = _attribute(table.caption)
         parts = [
             f"<w:tbl {_W}><w:tblPr><w:tblStyle w:val={_attribute(self.styles['Table Grid'])}/>"
-            '<w:tblW w:w="5000" w:type="pct"/><w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" '
+            f'<w:tblW w:w="{sum(widths)}" w:type="dxa"/><w:tblLayout w:type="fixed"/>'
+            '<w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" '
             'w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
             f"<w:tblCaption w:val={caption}/><w:tblDescription w:val={caption}/></w:tblPr><w:tblGrid>",
-            f'<w:gridCol w:w="{9000 // columns}"/>' * columns,
+            *(f'<w:gridCol w:w="{w}"/>' for w in widths),
             "</w:tblGrid>",
-            _row_xml(table.header, header=True),
-            *(_row_xml(row, header=False) for row in table.rows),
+            _row_xml(table.header, widths, header=True),
+            *(_row_xml(row, widths, header=False) for row in table.rows),
             "</w:tbl>",
         ]
         self._add(parse_xml("".join(parts)))
@@ -156,6 +161,13 @@ class _Writer:
         self._add(p)
 
     # Pages.
+
+    def _text_width(self, *, landscape: bool) -> int:
+        """The width between the margins, in twentieths of a point, as the template sets the margins."""
+        margins = self.base_section.find(qn("w:pgMar"))
+        left = int(margins.get(qn("w:left"), MARGIN)) if margins is not None else MARGIN
+        right = int(margins.get(qn("w:right"), MARGIN)) if margins is not None else MARGIN
+        return (A4_LONG if landscape else A4_SHORT) - left - right
 
     def _section_properties(self, section: Section) -> BaseOxmlElement:
         sect = copy.deepcopy(self.base_section)
@@ -325,11 +337,11 @@ def _paragraph(text: str, style_id: str) -> BaseOxmlElement:
     return parse_xml(_paragraph_xml(text, style_id))
 
 
-def _row_xml(cells: Sequence[str], *, header: bool) -> str:
+def _row_xml(cells: Sequence[str], widths: Sequence[int], *, header: bool) -> str:
     # The header row repeats at the top of each page and is marked as headers for screen readers.
     parts = ["<w:tr><w:trPr><w:cantSplit/>", "<w:tblHeader/>" if header else "", "</w:trPr>"]
-    for cell in cells:
-        parts.append('<w:tc><w:tcPr><w:tcW w:w="0" w:type="auto"/></w:tcPr>')
+    for cell, width in zip(cells, widths, strict=True):
+        parts.append(f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr>')
         for line in cell.split("\n"):
             parts.append("<w:p>" + (_run_xml(line, bold=header) if line else "") + "</w:p>")
         parts.append("</w:tc>")

@@ -247,6 +247,7 @@ def _priorities(
             ("Corporate priority", "Key contracts and partnerships"),
             tuple(rows),
             "Corporate priorities served",
+            widths=(3, 2),
         ),
     ]
 
@@ -268,6 +269,7 @@ def _performance(key: Sequence[ArrangementFile], year_end: Period) -> list[Block
             ),
             "Performance RAG rating of each key contract and partnership at the end of "
             + year_end.year.label,
+            widths=(2, 3, 3, 2),
         )
     ]
     for file in key:
@@ -337,6 +339,7 @@ def _equality(framework: FrameworkVersion, key: Sequence[ArrangementFile]) -> li
             ("Key contract or partnership", "In place", "Plan where not in place"),
             tuple(rows),
             "Equality and diversity in each key contract and partnership",
+            widths=(3, 1, 3),
         )
         if rows
         else Paragraph("There are no key contracts or partnerships."),

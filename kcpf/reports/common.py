@@ -68,6 +68,7 @@ def particulars_table(arrangement: Arrangement, extra: Sequence[tuple[str, str]]
         ("Item", "Detail"),
         (*particulars(arrangement), *extra),
         f"Particulars of {heading_name(arrangement)}",
+        widths=(2, 3),
     )
 
 
@@ -95,6 +96,7 @@ def kpi_table(update: MonitoringUpdate, name: str) -> Table:
             for kpi in update.kpis
         ),
         f"KPIs against targets for {name}, {update.period}",
+        widths=(4, 2, 2, 1),
     )
 
 
@@ -123,7 +125,9 @@ def _rating(risk: Risk) -> tuple[str, str]:
 
 
 def risk_table(update: MonitoringUpdate, name: str) -> Table:
-    return Table(("Risk", "Rating", "Trend"), risk_rows(update), f"Risks for {name}, {update.period}")
+    return Table(
+        ("Risk", "Rating", "Trend"), risk_rows(update), f"Risks for {name}, {update.period}", widths=(5, 1, 1)
+    )
 
 
 def gap_rows(

@@ -42,15 +42,18 @@ class BulletList:
 @dataclass(frozen=True)
 class Table:
     """A table whose first row is the header row, repeated on every page; `caption` describes it for screen
-    readers."""
+    readers; `widths` are the columns' relative widths (equal when not given)."""
 
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     caption: str
+    widths: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.header or any(not h.strip() for h in self.header):
             raise InvalidInput("Every column of a table needs a header.")
+        if self.widths and (len(self.widths) != len(self.header) or min(self.widths) < 1):
+            raise InvalidInput(f"“{self.caption}” needs a positive width for each of its columns.")
         for row in self.rows:
             if len(row) != len(self.header):
                 raise InvalidInput(

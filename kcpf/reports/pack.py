@@ -56,6 +56,7 @@ def appendix_a_pack(framework: FrameworkVersion, file: ArrangementFile, today: d
                     for answer, crit_name in zip(assessment.answers, assessment.criterion_names, strict=True)
                 ),
                 f"Appendix A criteria for {name}",
+                widths=(5, 1, 4),
             ),
             Paragraph(assessment.explanation + ".", label="Result: "),
             Paragraph(
@@ -115,4 +116,5 @@ def _governance_table(
         ("Governance area", "Yes/No", "Where not in place: the plan to put it in place", "Target date"),
         tuple(rows),
         f"{'Appendix A' if source is AreaSource.APPENDIX_A else 'Further'} governance areas for {name}",
+        widths=(5, 1, 4, 2),
     )

@@ -179,6 +179,7 @@ def _arrangement_blocks(framework: FrameworkVersion, file: ArrangementFile, peri
                 ("Governance area not in place", "Plan", "Target date"),
                 gaps,
                 f"Open governance gaps of {name}",
+                widths=(3, 4, 2),
             )
         )
     return blocks
@@ -212,6 +213,7 @@ def _proposals(framework: FrameworkVersion, proposed: Sequence[ArrangementFile])
                     for answer, crit in zip(assessment.answers, assessment.criterion_names, strict=True)
                 ),
                 f"Appendix A criteria for {name}",
+                widths=(2, 1, 4),
             )
         )
         blocks.append(
@@ -261,6 +263,7 @@ def _ending(ending: Sequence[Arrangement], today: date, horizon: date) -> list[B
                 for a in ending
             ),
             "Key contracts and partnerships ending or due for re-procurement in the next 12 months",
+            widths=(3, 4, 3, 3, 4, 3, 3, 3),
         )
     )
     return blocks
