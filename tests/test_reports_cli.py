@@ -63,13 +63,14 @@ def test_cabinet_report_with_out(
     code, out, err = run(
         capsys, "report", "cabinet", "--council", "south ribble", "--year", "2025/26", "--meeting-date",
         "15/07/2026", "--confidential-risk", "--finance-comments", "No financial implications.",
-        "--framework-url", "https://www.southribble.gov.uk/kcpf", "--out", str(out_file), *ON,
+        "--framework-url", "https://www.southribble.gov.uk/kcpf", "--report-of", "Director of Communities",
+        "--out", str(out_file), *ON,
     )  # fmt: skip
     assert code == 0, err
     assert out.endswith(f"to {out_file}.\n")
     word = open_docx(out_file.read_bytes())
     text = all_text(word)
-    assert "Director of Change and Delivery | Cabinet | 15 July 2026" in text
+    assert "Director of Communities | Cabinet | 15 July 2026" in text
     assert "No financial implications." in text
     assert word.sections[-1].header.paragraphs[0].text.startswith("CONFIDENTIAL")
     assert [r.target_ref for r in word.part.rels.values() if r.is_external] == [

@@ -173,7 +173,7 @@ def test_cabinet_is_a_committee_report_with_the_councils_headings(world: Built) 
     ]  # fmt: skip
     assert tables(report)[0] == (
         ("Report of", "Meeting", "Date"),
-        ("Director of Change and Delivery", "Executive Cabinet", "15 July 2026"),
+        ("To be completed before publication.", "Executive Cabinet", "15 July 2026"),
     )
     assert headings(report)[0] == (
         0,

@@ -44,7 +44,7 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
     cabinet.add_argument("--council", required=True, type=council, help="chorley or south-ribble")
     cabinet.add_argument("--year", required=True, type=financial_year, help="the year reported, like 2025/26")
     cabinet.add_argument("--meeting-date", type=uk_date, help="the date of the meeting")
-    cabinet.add_argument("--report-of", help="whose report it is (default: Director of Change and Delivery)")
+    cabinet.add_argument("--report-of", default="", help="whose report it is, e.g. the director's title")
     cabinet.add_argument("--finance-comments", default="", help="the statutory finance officer's comments")
     cabinet.add_argument("--monitoring-comments", default="", help="the monitoring officer's comments")
     cabinet.add_argument(
@@ -95,9 +95,8 @@ def _request(args: argparse.Namespace) -> ReportRequest:
             "The annual update goes to one council's executive: --council chorley or --council south-ribble.",
             field="council",
         )
-    defaults = CabinetDetails()
     details = CabinetDetails(
-        report_of=args.report_of or defaults.report_of,
+        report_of=args.report_of,
         meeting_date=args.meeting_date,
         finance_comments=args.finance_comments,
         monitoring_comments=args.monitoring_comments,

@@ -98,7 +98,7 @@ DEFAULT_HEADINGS: dict[Council, CommitteeHeadings] = {
 class CabinetDetails:
     """What T&P says about the meeting; what is not given is marked for completion before publication."""
 
-    report_of: str = "Director of Change and Delivery"
+    report_of: str = ""
     meeting_date: date | None = None
     finance_comments: str = ""
     monitoring_comments: str = ""
@@ -138,7 +138,13 @@ def cabinet_update(
     main: list[Block] = [
         Table(
             (h.report_of, h.meeting, h.date),
-            ((details.report_of, executive, day_or(details.meeting_date, to_complete)),),
+            (
+                (
+                    details.report_of.strip() or to_complete,
+                    executive,
+                    day_or(details.meeting_date, to_complete),
+                ),
+            ),
             "Report of, meeting and date",
         ),
         Heading(h.purpose, 1),
