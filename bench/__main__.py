@@ -8,10 +8,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import bot, import_export
+from bench import bot, import_export, reports
 
 BENCHMARKS: dict[str, Callable[[Sequence[str]], None]] = {
     "import_export": lambda options: import_export.main(),
+    "reports": lambda options: reports.main(),
     "bot": bot.main,
 }
 

@@ -56,6 +56,7 @@ class Action(StrEnum):
     UPDATE = "submit a monitoring update"
     END = "end"
     IMPORT = "import a contract register"
+    REPORT = "produce this report"
 
 
 # Where each action may start from, and where it leaves the arrangement (None: the status stays).
@@ -86,6 +87,10 @@ def check_permitted(actor: Actor, action: Action, arrangement: Arrangement | Non
                 "SMT's decisions."
             )
         return
+    if action is Action.REPORT and arrangement is None and not actor.is_tp:
+        raise NotPermitted(
+            "Only Transformation and Partnerships produces the updates to SMT and to the executives."
+        )
     if action is Action.ASSIGN_OFFICER and not actor.is_tp:
         raise NotPermitted("Only Transformation and Partnerships assigns responsible officers.")
     if action is Action.IDENTIFY or action is Action.IMPORT or arrangement is None or actor.is_tp:

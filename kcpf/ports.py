@@ -11,6 +11,7 @@ from kcpf.governance import GovernanceReview
 from kcpf.model import Arrangement, Council, Status
 from kcpf.monitoring import MonitoringUpdate
 from kcpf.records import AuditEntry, Record, SmtDecision
+from kcpf.reports.content import Document
 
 
 class Clock(Protocol):
@@ -66,3 +67,20 @@ class Register(Protocol):
     ) -> list[MonitoringUpdate]: ...
 
     def audit_log(self, reference: str | None = None) -> list[AuditEntry]: ...
+
+
+class ReportRenderer(Protocol):
+    """Turns a report's content into a file (a Word document) ready to circulate."""
+
+    media_type: str
+    extension: str
+
+    def render(self, document: Document) -> bytes: ...
+
+
+class ReportStore(Protocol):
+    """Where produced reports are kept: the local report folder, or a SharePoint document library."""
+
+    def save(self, name: str, content: bytes) -> str:
+        """Store `content` under `name` (replacing an earlier one), and return where it is."""
+        ...

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from connectors.clock import SystemClock
+from connectors.report_folder import ReportFolder, ReportLinks, link_secret
 from connectors.sqlite_register import SqliteRegister
+from connectors.word import TemplateInvalid, WordRenderer, load_template
 from kcpf.cli.settings import InvalidSetting, Settings
+from kcpf.errors import InvalidInput
 from kcpf.framework import FrameworkVersion
 from kcpf.lifecycle import Actor
+from kcpf.model import Council
+from kcpf.reports.cabinet import CommitteeHeadings, headings_from_data
+from kcpf.reports.service import ReportService
 from kcpf.services import FrameworkService
 
 
@@ -18,6 +26,9 @@ from kcpf.services import FrameworkService
 class Application:
     settings: Settings
     framework: FrameworkService
+    reports: ReportService
+    report_folder: ReportFolder
+    report_links: ReportLinks
 
     @property
     def rules(self) -> FrameworkVersion:
@@ -25,6 +36,11 @@ class Application:
 
     def actor(self, email: str, name: str = "") -> Actor:
         return self.settings.roles.actor(email, name)
+
+    def report_url(self, base_url: str, name: str) -> str:
+        """A signed link to a stored report, valid for KCPF_REPORT_LINK_HOURS from now (for the bot)."""
+        expires = self.framework.clock.now() + timedelta(hours=self.settings.report_link_hours)
+        return self.report_links.url(base_url, name, expires)
 
 
 def prepare_data_dir(settings: Settings) -> None:
@@ -40,11 +56,53 @@ def prepare_data_dir(settings: Settings) -> None:
         ) from None
 
 
+def report_renderer(settings: Settings) -> WordRenderer:
+    """The Word renderer with the council's template (KCPF_REPORT_TEMPLATE), or the shipped default."""
+    if settings.report_template is None:
+        return WordRenderer()
+    try:
+        return WordRenderer(
+            load_template(settings.report_template), template_name=str(settings.report_template)
+        )
+    except TemplateInvalid as error:
+        raise InvalidSetting(f"KCPF_REPORT_TEMPLATE: {error.message}") from None
+
+
+def committee_headings(settings: Settings) -> dict[Council, CommitteeHeadings]:
+    """The councils' committee report headings from KCPF_COMMITTEE_HEADINGS, or the defaults."""
+    path = settings.committee_headings
+    if path is None:
+        return {}
+    try:
+        return headings_from_data(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as error:
+        raise InvalidSetting(f"KCPF_COMMITTEE_HEADINGS: cannot read {path} ({error.strerror}).") from None
+    except json.JSONDecodeError as error:
+        raise InvalidSetting(f"KCPF_COMMITTEE_HEADINGS: {path} is not valid JSON ({error}).") from None
+    except InvalidInput as error:
+        raise InvalidSetting(f"KCPF_COMMITTEE_HEADINGS: {path}: {error.message}") from None
+
+
+def report_links(settings: Settings) -> ReportLinks:
+    if settings.link_secret:
+        return ReportLinks(settings.link_secret.encode())
+    try:
+        return ReportLinks(link_secret(settings.link_secret_path))
+    except InvalidInput as error:
+        raise InvalidSetting(f"KCPF_LINK_SECRET is not set and {error.message}") from None
+
+
 @contextmanager
 def application(settings: Settings) -> Iterator[Application]:
     clock = SystemClock()
+    renderer = report_renderer(settings)
+    links = report_links(settings)
+    headings = committee_headings(settings)
     register = SqliteRegister(settings.register_path)
     try:
-        yield Application(settings, FrameworkService(register, clock, settings.framework()))
+        framework = FrameworkService(register, clock, settings.framework())
+        folder = ReportFolder(settings.reports_dir)
+        reports = ReportService(framework, renderer, folder, headings=headings)
+        yield Application(settings, framework, reports, folder, links)
     finally:
         register.close()

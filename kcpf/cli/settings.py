@@ -30,6 +30,10 @@ class Settings:
     framework_version: str
     h1_update_due: tuple[int, int] | None
     h2_update_due: tuple[int, int] | None
+    report_template: Path | None = None
+    link_secret: str = ""
+    report_link_hours: int = 24
+    committee_headings: Path | None = None
 
     @property
     def register_path(self) -> Path:
@@ -43,6 +47,15 @@ class Settings:
     @property
     def log_path(self) -> Path:
         return self.data_dir / "kcpf.log"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def link_secret_path(self) -> Path:
+        """Where the report link secret is kept when KCPF_LINK_SECRET is not set."""
+        return self.data_dir / "link-secret"
 
     def framework(self) -> FrameworkVersion:
         """The framework version in force, with any locally configured update deadlines."""
@@ -76,6 +89,10 @@ class Settings:
                 env, "KCPF_H1_UPDATE_DUE", after="September", months=(10, 11, 12, 1, 2, 3)
             ),
             h2_update_due=_month_day(env, "KCPF_H2_UPDATE_DUE", after="March", months=(4, 5, 6, 7, 8, 9)),
+            report_template=_report_template(env),
+            link_secret=_link_secret(env),
+            report_link_hours=_report_link_hours(env),
+            committee_headings=_committee_headings(env),
         )
 
 
@@ -115,3 +132,47 @@ def _month_day(
             "fall in the six months after that."
         )
     return (month, day)
+
+
+def _report_template(env: Mapping[str, str]) -> Path | None:
+    """A council's own Word template for reports (its styles are checked when KCPF starts)."""
+    text = env.get("KCPF_REPORT_TEMPLATE", "").strip()
+    if not text:
+        return None
+    path = Path(text)
+    if path.suffix.lower() != ".docx":
+        raise InvalidSetting(f"KCPF_REPORT_TEMPLATE is “{text}”: it must be a Word document (.docx).")
+    return path
+
+
+def _link_secret(env: Mapping[str, str]) -> str:
+    secret = env.get("KCPF_LINK_SECRET", "").strip()
+    if secret and len(secret) < 32:
+        raise InvalidSetting(
+            "KCPF_LINK_SECRET is too short to sign report links safely: use at least 32 characters "
+            "(or leave it unset and KCPF keeps its own secret in the data directory)."
+        )
+    return secret
+
+
+def _report_link_hours(env: Mapping[str, str]) -> int:
+    """How long a report link sent in Teams stays valid."""
+    text = env.get("KCPF_REPORT_LINK_HOURS", "").strip()
+    if not text:
+        return 24
+    if not text.isdigit() or not 1 <= int(text) <= 24 * 30:
+        raise InvalidSetting(
+            f"KCPF_REPORT_LINK_HOURS is “{text}”: give a whole number of hours from 1 to 720."
+        )
+    return int(text)
+
+
+def _committee_headings(env: Mapping[str, str]) -> Path | None:
+    """A JSON file of each council's committee report headings (read and checked when KCPF starts)."""
+    text = env.get("KCPF_COMMITTEE_HEADINGS", "").strip()
+    if not text:
+        return None
+    path = Path(text)
+    if path.suffix.lower() != ".json":
+        raise InvalidSetting(f"KCPF_COMMITTEE_HEADINGS is “{text}”: it must be a JSON file (.json).")
+    return path
