@@ -32,7 +32,7 @@ from microsoft_agents.hosting.core.storage import Storage
 
 from bot import cards
 from bot.conversation import Said, on_form, on_message
-from bot.flows.engine import FlowState, Notice, Reply, Turn
+from bot.flows.engine import FlowState, Notice, Reply, Reporting, Turn
 from bot.records import FlowRecord, OfficerProfile, ProfileRecord, References
 from kcpf.errors import KcpfError
 from kcpf.lifecycle import Actor, RoleDirectory
@@ -54,6 +54,7 @@ class BotServices:
     clock: Clock
     app_id: str = ""
     register_is_local: bool = False  # SQLite: framework calls run on the event loop
+    reporting: Reporting | None = None
     routes: Sequence[web.RouteDef] = field(default_factory=tuple)  # more pages of the bot's web app
 
 
@@ -72,7 +73,8 @@ class KcpfBot:
             await self.on_submit(context, state, value)
             return
         text = context.activity.text or ""
-        await self._converse(context, state, lambda turn, flow: on_message(turn, flow, text))
+        slow = text.strip().lower().startswith("report")  # rendering Word takes a second or more
+        await self._converse(context, state, lambda turn, flow: on_message(turn, flow, text), slow=slow)
 
     async def on_submit(self, context: TurnContext, state: TurnState, data: Any) -> None:
         """Action.Submit, the fallback of Action.Execute: answer in chat and replace the card."""
@@ -140,6 +142,7 @@ class KcpfBot:
         handle: Callable[[Turn, FlowState | None], Said],
         *,
         send: bool = True,
+        slow: bool = False,
     ) -> Said:
         key = _flow_key(context)
         lock = self._locks.get(key)
@@ -156,10 +159,10 @@ class KcpfBot:
                 if send:
                     await self._send(context, said.replies)
                 return said
-            turn = Turn(self.services.framework, actor, self.services.clock.now())
+            turn = Turn(self.services.framework, actor, self.services.clock.now(), self.services.reporting)
             stored = state.conversation.get_value(key, target_cls=FlowRecord)
             flow = stored.flow if isinstance(stored, FlowRecord) else None
-            if self.services.register_is_local:
+            if self.services.register_is_local and not slow:
                 said = handle(turn, flow)  # SQLite answers in microseconds: a thread hop costs more
             else:
                 said = await asyncio.to_thread(handle, turn, flow)  # SharePoint: never block the loop

@@ -38,6 +38,7 @@ from kcpf.errors import InvalidInput, KcpfError
 from kcpf.lifecycle import Action, check_permitted
 from kcpf.model import Status, parse_reference
 from kcpf.parsing import parse_yes_no
+from kcpf.reports.requests import parse_request
 
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (Identify(), Assess(), Governance(), Update())}
 _SAVE_WORDS = {"save", "yes", "y", "confirm", "ok"}
@@ -240,6 +241,8 @@ def _command(turn: Turn, typed: str) -> Said:
             return Said([Reply(due_text(turn))])
         if verb == "decide":
             return _decide(turn, rest)
+        if verb == "report":
+            return _report(turn, typed)
     except InvalidInput as error:
         return Said([Reply(error.message)])
     except KcpfError as error:
@@ -285,6 +288,20 @@ def _decide(turn: Turn, rest: str) -> Said:
                 notices=notices,
             )
     return Said([Reply(decide_help())])
+
+
+def _report(turn: Turn, typed: str) -> Said:
+    """A Word report for T&P (or an officer's own Appendix A pack), stored, with a link to download it."""
+    if turn.reporting is None:
+        return Said([Reply("Reports are not available here.")])
+    request = parse_request(typed)
+    produced = turn.reporting.service.produce(turn.actor, request)
+    url = turn.reporting.link(produced.name)
+    return Said([Reply(f"Your report is ready: [{produced.title} (Word, {_size(produced.size)})]({url})")])
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024:,.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:,.1f} MB"
 
 
 def _typed_answers(state: FlowState) -> dict[str, str]:

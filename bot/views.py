@@ -20,6 +20,11 @@ def help_text(actor: Actor) -> str:
     ]
     if actor.has(Role.TRANSFORMATION_AND_PARTNERSHIPS):
         lines.append("- *due*: who owes what, across the register")
+        lines.append(
+            "- *report smt 2026/27-H1*, *report cabinet chorley 2025/26*: the Word reports to SMT and to a "
+            "council's executive"
+        )
+    lines.append("- *report pack KCP-0001*: the Appendix A pack of one of your arrangements, in Word")
     if actor.has(Role.SMT) or actor.has(Role.TRANSFORMATION_AND_PARTNERSHIPS):
         lines.append("- *decide KCP-0001 key*, *not key* or *deferred*: record SMT's decision")
     lines.append("While answering: *back* changes your last answer, *cancel* stops, *form* shows one card.")

@@ -10,7 +10,7 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,14 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import BotServices, create_app
+from bot.flows.engine import Reporting
 from bot.storage import SqliteStorage
+from connectors.report_folder import ReportFolder, ReportLinks, report_routes
 from connectors.sqlite_register import SqliteRegister
+from connectors.word import WordRenderer
 from kcpf.framework import FRAMEWORK_2025
 from kcpf.lifecycle import RoleDirectory
+from kcpf.reports.service import ReportService
 from kcpf.services import FrameworkService
 from tests.builders import FixedClock, at
 
@@ -195,13 +199,27 @@ async def running_bot(data_dir: Path, *, today: date = date(2026, 11, 27)) -> As
     storage = SqliteStorage(data_dir / "conversations.sqlite3")
     clock = FixedClock(at(today))
     framework = FrameworkService(register, clock, FRAMEWORK_2025)
+    folder = ReportFolder(data_dir / "reports")
+    links = ReportLinks(b"a test secret of at least sixteen bytes")
+    public: list[str] = []
+
+    def link(name: str) -> str:
+        return links.url(public[0], name, clock.now() + timedelta(hours=24))
+
     services = BotServices(
-        framework=framework, roles=ROLES, storage=storage, clock=clock, register_is_local=True
+        framework=framework,
+        roles=ROLES,
+        storage=storage,
+        clock=clock,
+        register_is_local=True,
+        reporting=Reporting(ReportService(framework, WordRenderer(), folder), link),
+        routes=tuple(report_routes(folder, links, clock)),
     )
     runner = web.AppRunner(create_app(services))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
+    public.append(f"http://127.0.0.1:{_port(site)}")
     try:
         async with aiohttp.ClientSession() as session:
             yield Running(

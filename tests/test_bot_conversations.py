@@ -330,3 +330,22 @@ async def test_an_update_with_no_kpis_and_no_risks(tmp_path: Path) -> None:
         )
         (update,) = bot.framework.register.monitoring_updates("KCP-0001")
     assert (update.kpis, update.risks, update.performance.value) == ((), (), "green")
+
+
+async def test_tp_asks_for_a_report_and_downloads_it_from_a_signed_link(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await play(bot, [*NEW_CONTRACT, *ASSESSMENT])
+        refused = await bot.chat(OFFICER).texts("report smt 2026/27-H1")
+        assert "Transformation and Partnerships" in refused
+        said = await bot.chat(TP).texts("report smt 2026/27-H1")
+        assert "Your report is ready: [" in said
+        url = said.split("](")[1].rstrip(")")
+        async with bot.session.get(url) as response:
+            assert response.status == 200
+            assert (await response.read()).startswith(b"PK")  # a .docx is a zip
+        async with bot.session.get(url.replace("signature=", "signature=0")) as response:
+            assert response.status == 403
+        pack = await bot.chat(OFFICER).texts("report pack KCP-0001")
+        assert "Appendix A" in pack
+        bad = await bot.chat(TP).texts("report smt last year")
+        assert "report smt 2026/27-H1" in bad or "half-year" in bad

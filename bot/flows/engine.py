@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from kcpf.errors import InvalidInput
 from kcpf.lifecycle import Actor
+from kcpf.reports.service import ReportService
 from kcpf.services import FrameworkService
 
 Json = Any  # what a JSON document can hold; answers are stored in conversation state as JSON
@@ -106,12 +107,21 @@ class FlowState:
 
 
 @dataclass(frozen=True)
+class Reporting:
+    """Word reports: the service that produces and stores them, and a link to a stored one by its name."""
+
+    service: ReportService
+    link: Callable[[str], str]
+
+
+@dataclass(frozen=True)
 class Turn:
     """What a flow may use on this turn."""
 
     framework: FrameworkService
     actor: Actor
     now: datetime
+    reporting: Reporting | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class Settings:
     report_template: Path | None = None
     link_secret: str = ""
     report_link_hours: int = 24
+    public_url: str = ""  # the bot's address as officers' browsers reach it, for report links
     committee_headings: Path | None = None
 
     @property
@@ -92,6 +93,7 @@ class Settings:
             report_template=_report_template(env),
             link_secret=_link_secret(env),
             report_link_hours=_report_link_hours(env),
+            public_url=_public_url(env),
             committee_headings=_committee_headings(env),
         )
 
@@ -165,6 +167,16 @@ def _report_link_hours(env: Mapping[str, str]) -> int:
             f"KCPF_REPORT_LINK_HOURS is “{text}”: give a whole number of hours from 1 to 720."
         )
     return int(text)
+
+
+def _public_url(env: Mapping[str, str]) -> str:
+    """Where officers' browsers reach the bot's web app (report links); default: the address it listens on."""
+    text = env.get("KCPF_PUBLIC_URL", "").strip().rstrip("/")
+    if text and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise InvalidSetting(
+            f"KCPF_PUBLIC_URL is “{text}”: give the address officers use, such as https://kcpf.chorley.gov.uk."
+        )
+    return text
 
 
 def _committee_headings(env: Mapping[str, str]) -> Path | None:
