@@ -1,0 +1,479 @@
+"""The Microsoft Graph layer the SharePoint register uses: one synchronous session (call it off the event
+loop, e.g. with `asyncio.to_thread`) that authenticates, retries what is transient, pages, batches, uploads.
+
+Why not `office365-rest-python-client`'s GraphClient for the requests themselves (read in its 3.3 source):
+- its service root is `get_graph_authority(AzureEnvironment)`: a fixed table of clouds, so aiming it at the
+  fake in `tests/fake_graph` means subclassing `GraphRequest` and overriding `GraphClient.pending_request`;
+- its retry (`office365.runtime.retry.retry`) sleeps with `time.sleep` and picks its own backoff: neither the
+  sleep nor the random source can be injected, so tests would really sleep, and the cap is its own;
+- its `execute_batch` retries the whole `$batch` and gives no per-sub-request status or `Retry-After`, so a
+  throttled sub-request (Graph throttles inside a batch) cannot be retried on its own, and a 412 inside a
+  batch is not visible as such;
+- `execute_query_retry` swallows the final failure.
+So the requests go through a thin `requests` session here (the same HTTP stack GraphClient uses) and tokens
+come from msal (`connectors/sharepoint/auth.py`), as GraphClient's own `AuthenticationContext` does.
+
+Contract for callers (the register adapter):
+- `path` arguments are relative to the Graph base URL ("/sites/{site-id}/lists") or absolute URLs (a
+  nextLink or deltaLink). Query parameters go in `params`.
+- Every failure raises `GraphError` (status, code, message; never a token or secret). When retries run
+  out: `ThrottledOut` (429 every time) or `Unavailable` (5xx, timeouts, dropped connections). 404 is
+  `NotFoundError`.
+  A 412 on `patch(..., if_match=...)` is `PreconditionFailed`: this layer does not know which record it was,
+  so the register adapter turns it into `kcpf.errors.Conflict` with words for the officer.
+- In `batch`, sub-responses keep their own status (a 412 or 404 inside a batch is returned, not raised);
+  only throttled (429) or unavailable (503/502/504) sub-requests are retried, alone, after their Retry-After.
+- `requests_by_kind` counts every HTTP round trip, retries included, by kind ("GET", "POST", "PATCH", "PUT",
+  "DELETE", "$batch", "upload-chunk", "token"); `round_trips` is their sum. The benchmark reads these.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random as random_module
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from connectors.sharepoint.auth import AuthFailed, Certificate, TokenProvider
+
+log = logging.getLogger("kcpf.graph")
+
+GRAPH_BASE_URL: Final = "https://graph.microsoft.com/v1.0"
+AUTHORITY_HOST: Final = "https://login.microsoftonline.com"
+BATCH_LIMIT: Final = 20  # JSON batching: "currently limited to 20" requests per $batch (Graph docs)
+UPLOAD_CHUNK_UNIT: Final = 327_680  # upload-session chunks must be multiples of 320 KiB
+SIMPLE_UPLOAD_MAX: Final = 4 * 1024 * 1024  # Graph recommends upload sessions above 4 MB
+RETRIABLE_STATUS: Final = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """Where Graph and the sign-in authority are, and who the app is. Exactly one of `client_secret` or
+    `certificate_path` (PEM with the private key and the certificate; thumbprint computed)."""
+
+    tenant_id: str
+    client_id: str
+    site_url: str  # e.g. https://chorleysouthribble.sharepoint.com/sites/kcpf
+    client_secret: str | None = field(default=None, repr=False)
+    certificate_path: Path | None = None
+    graph_base_url: str = GRAPH_BASE_URL
+    authority_host: str = AUTHORITY_HOST
+    ca_bundle: Path | None = None  # a CA file to trust (a TLS-inspecting proxy; the fake's self-signed CA)
+    timeout: float = 30.0  # seconds, per HTTP request
+    max_retries: int = 6  # retries after the first attempt
+    backoff_base: float = 0.5  # seconds: the first retry waits up to this (doubling each time)
+    backoff_cap: float = 30.0  # seconds: no single wait is longer, whatever Retry-After says
+    upload_chunk: int = 10 * UPLOAD_CHUNK_UNIT  # 3.2 MiB, a multiple of 320 KiB
+
+    def __post_init__(self) -> None:
+        if self.upload_chunk <= 0 or self.upload_chunk % UPLOAD_CHUNK_UNIT:
+            raise ValueError(f"upload_chunk must be a multiple of {UPLOAD_CHUNK_UNIT} bytes")
+
+
+class GraphError(Exception):
+    """A Graph request failed. `message` is safe to log and show to T&P: it never holds a token or secret."""
+
+    def __init__(self, status: int, code: str, message: str, *, request_id: str = "") -> None:
+        super().__init__(f"Graph {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+class NotFoundError(GraphError):
+    """404: the site, list, item or file does not exist (or the app may not see it)."""
+
+
+class PreconditionFailed(GraphError):
+    """412: the item changed since its eTag was read; nothing was written."""
+
+
+class ThrottledOut(GraphError):
+    """Graph kept answering 429 until the retries ran out."""
+
+
+class Unavailable(GraphError):
+    """Graph kept failing (5xx, timeouts, dropped connections) until the retries ran out."""
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One request in a `$batch`. `url` is relative to the base URL ("/sites/{id}/lists/{id}/items")."""
+
+    id: str
+    method: str
+    url: str
+    body: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    depends_on: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class BatchResponse:
+    id: str
+    status: int
+    headers: Mapping[str, str]
+    body: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+Sleep = Callable[[float], None]
+Random = Callable[[], float]
+
+
+class GraphSession:
+    """Synchronous Graph client for one app and one site. Safe to share between threads (requests' session
+    pool and msal's cache are thread-safe); counters are approximate under concurrency."""
+
+    def __init__(
+        self,
+        settings: GraphSettings,
+        *,
+        token_provider: TokenProvider | None = None,
+        sleep: Sleep = time.sleep,
+        random: Random = random_module.random,
+        http: requests.Session | None = None,
+    ) -> None:
+        self.settings = settings
+        self._base = settings.graph_base_url.rstrip("/")
+        self._http = http or requests.Session()
+        if settings.ca_bundle is not None:
+            self._http.verify = str(settings.ca_bundle)
+        self._sleep = sleep
+        self._random = random
+        self._tokens = token_provider or _token_provider(settings, self._http)
+        self.requests_by_kind: Counter[str] = Counter()
+        self.retries = 0
+        self._site_id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"GraphSession(base={self._base!r}, site={self.settings.site_url!r})"
+
+    @property
+    def round_trips(self) -> int:
+        return sum(self.requests_by_kind.values()) + self._tokens.requests
+
+    def reset_counts(self) -> None:
+        self.requests_by_kind.clear()
+        self.retries = 0
+        self._tokens.requests = 0
+
+    # --- plain requests -------------------------------------------------------------------------------
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        return self._request("GET", path, params=params)
+
+    def get_all(self, path: str, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every item of a collection: follows `@odata.nextLink` (which already carries the query)."""
+        page = self._request("GET", path, params=params)
+        items: list[dict[str, Any]] = list(page.get("value", []))
+        while isinstance(link := page.get("@odata.nextLink"), str):
+            page = self._request("GET", link)
+            items.extend(page.get("value", []))
+        return items
+
+    def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("POST", path, body=body)
+
+    def patch(self, path: str, body: Mapping[str, Any], *, if_match: str | None = None) -> dict[str, Any]:
+        """With `if_match` (an item's eTag), a changed item raises `PreconditionFailed`, writing nothing."""
+        headers = {"If-Match": if_match} if if_match is not None else None
+        return self._request("PATCH", path, body=body, headers=headers)
+
+    def delete(self, path: str, *, if_match: str | None = None) -> None:
+        headers = {"If-Match": if_match} if if_match is not None else None
+        self._request("DELETE", path, headers=headers)
+
+    # --- the site -------------------------------------------------------------------------------------
+    def site_path(self) -> str:
+        """`/sites/{hostname}:/{server-relative-path}` for the configured site URL (Graph's site by path)."""
+        parts = urlsplit(self.settings.site_url)
+        relative = parts.path.strip("/")
+        return f"/sites/{parts.hostname}:/{quote(relative)}" if relative else f"/sites/{parts.hostname}"
+
+    def site(self) -> dict[str, Any]:
+        """The configured site (one GET); remembers its id."""
+        site = self.get(self.site_path())
+        self._site_id = str(site["id"])
+        return site
+
+    def site_id(self) -> str:
+        """The configured site's id, resolved once."""
+        if self._site_id is None:
+            self.site()
+        assert self._site_id is not None
+        return self._site_id
+
+    # --- $batch ---------------------------------------------------------------------------------------
+    def batch(self, requests_: Sequence[BatchRequest]) -> list[BatchResponse]:
+        """Sends the requests in `$batch` calls of at most 20, in order; answers in the same order.
+
+        Sub-requests answered 429/502/503/504 are sent again (in a later batch) after the longest Retry-After
+        among them, within the same retry budget as single requests; when it runs out the last answer is
+        returned as it is (the caller decides: an outbox keeps the write). `depends_on` must name requests
+        in the same chunk of 20; a chunk is never split across a dependency.
+        """
+        pending = list(requests_)
+        results: dict[str, BatchResponse] = {}
+        attempt = 0
+        while pending:
+            retry: list[BatchRequest] = []
+            wait = 0.0
+            for chunk in _chunks(pending, BATCH_LIMIT):
+                for response in self._send_batch(chunk):
+                    results[response.id] = response
+                    if response.status in RETRIABLE_STATUS:
+                        retry.append(next(r for r in chunk if r.id == response.id))
+                        wait = max(wait, _retry_after(response.headers) or 0.0)
+            if not retry or attempt >= self.settings.max_retries:
+                break
+            attempt += 1
+            self.retries += len(retry)
+            self._sleep(self._backoff(attempt, wait or None))
+            pending = retry
+        return [results[r.id] for r in requests_]
+
+    def _send_batch(self, chunk: Sequence[BatchRequest]) -> list[BatchResponse]:
+        body = {"requests": [_batch_entry(r) for r in chunk]}
+        answer = self._request("POST", "/$batch", body=body, kind="$batch")
+        responses = []
+        for item in answer.get("responses", []):
+            raw_body = item.get("body")
+            responses.append(
+                BatchResponse(
+                    id=str(item["id"]),
+                    status=int(item["status"]),
+                    headers={str(k): str(v) for k, v in (item.get("headers") or {}).items()},
+                    body=raw_body if isinstance(raw_body, dict) else {},
+                )
+            )
+        missing = {r.id for r in chunk} - {r.id for r in responses}
+        if missing:
+            raise GraphError(502, "incompleteBatch", f"$batch answered without {len(missing)} request(s)")
+        return responses
+
+    # --- delta ----------------------------------------------------------------------------------------
+    def delta(self, path: str, delta_link: str | None = None) -> tuple[list[dict[str, Any]], str]:
+        """Changes since `delta_link` (everything when None) and the deltaLink to use next time.
+
+        `path` is the collection's delta function ("/sites/{id}/lists/{id}/items/delta"). Deleted items come
+        back with a "deleted" facet ({"deleted": {"state": "deleted"}}) or "@removed"; the same item may
+        appear more than once: the last occurrence wins. A 410 (token expired) raises `GraphError` with
+        status 410: start again with `delta_link=None`.
+        """
+        page = self._request("GET", delta_link or path, params=None if delta_link else {"expand": "fields"})
+        items: list[dict[str, Any]] = list(page.get("value", []))
+        while isinstance(link := page.get("@odata.nextLink"), str):
+            page = self._request("GET", link)
+            items.extend(page.get("value", []))
+        new_link = page.get("@odata.deltaLink")
+        if not isinstance(new_link, str):
+            raise GraphError(502, "noDeltaLink", "the delta feed ended without an @odata.deltaLink")
+        return items, new_link
+
+    # --- uploads --------------------------------------------------------------------------------------
+    def upload(self, drive_path: str, name: str, data: bytes) -> dict[str, Any]:
+        """Puts a file in a drive (e.g. "/sites/{id}/drives/{id}"), replacing any file of that name, and
+        returns the driveItem (with `webUrl`). Small files: one PUT; larger: an upload session in chunks of
+        `settings.upload_chunk` bytes (a multiple of 320 KiB; the last chunk is the remainder)."""
+        target = f"{drive_path.rstrip('/')}/root:/{quote(name.strip('/'))}:"
+        if len(data) <= SIMPLE_UPLOAD_MAX:
+            return self._request("PUT", f"{target}/content", raw=data, kind="PUT")
+        session = self.post(
+            f"{target}/createUploadSession", {"item": {"@microsoft.graph.conflictBehavior": "replace"}}
+        )
+        upload_url = str(session["uploadUrl"])
+        total = len(data)
+        start = 0
+        result: dict[str, Any] = {}
+        while start < total:
+            end = min(start + self.settings.upload_chunk, total)
+            # The upload URL carries its own authorisation: sending the bearer token there is refused.
+            result = self._request(
+                "PUT",
+                upload_url,
+                raw=data[start:end],
+                headers={"Content-Range": f"bytes {start}-{end - 1}/{total}"},
+                kind="upload-chunk",
+                authorise=False,
+            )
+            ranges = result.get("nextExpectedRanges")
+            start = int(str(ranges[0]).split("-", 1)[0]) if isinstance(ranges, list) and ranges else end
+        return result
+
+    # --- the one place requests are sent --------------------------------------------------------------
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        raw: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        kind: str | None = None,
+        authorise: bool = True,
+    ) -> dict[str, Any]:
+        url = path if path.startswith(("https://", "http://")) else f"{self._base}{path}"
+        attempt = 0
+        while True:
+            send_headers = dict(headers or {})
+            if authorise:
+                try:
+                    send_headers["Authorization"] = f"Bearer {self._tokens.token()}"
+                except AuthFailed as error:
+                    raise GraphError(401, "authFailed", str(error)) from None
+            if body is not None:
+                send_headers["Content-Type"] = "application/json"
+            self.requests_by_kind[kind or method] += 1
+            failure: GraphError
+            retry_after: float | None = None
+            try:
+                response = self._http.request(
+                    method,
+                    url,
+                    params=dict(params) if params else None,
+                    data=json.dumps(body).encode("utf-8") if body is not None else raw,
+                    headers=send_headers,
+                    timeout=self.settings.timeout,
+                )
+            except requests.Timeout:
+                failure = Unavailable(504, "timeout", f"no answer within {self.settings.timeout:g} s")
+            except requests.ConnectionError:
+                failure = Unavailable(503, "connectionError", "the connection to Graph failed or was dropped")
+            else:
+                if response.status_code < 400:
+                    return _json(response)
+                failure = _error(response)
+                if response.status_code not in RETRIABLE_STATUS:
+                    raise failure
+                retry_after = _retry_after(response.headers)
+            if attempt >= self.settings.max_retries:
+                log.warning("Graph %s %s failed %d times: %s", method, _safe(url), attempt + 1, failure)
+                raise failure
+            attempt += 1
+            self.retries += 1
+            delay = self._backoff(attempt, retry_after)
+            log.info("Graph %s %s: %s; retry %d in %.2f s", method, _safe(url), failure.code, attempt, delay)
+            self._sleep(delay)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Retry-After when the server gives one (capped); otherwise capped exponential backoff with full
+        jitter (a random wait between 0 and base·2^(attempt-1))."""
+        cap = self.settings.backoff_cap
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), cap)
+        ceiling: float = min(cap, self.settings.backoff_base * 2.0 ** (attempt - 1))
+        return self._random() * ceiling
+
+
+def _token_provider(settings: GraphSettings, http: requests.Session) -> TokenProvider:
+    certificate = Certificate.load(settings.certificate_path) if settings.certificate_path else None
+    return TokenProvider(
+        tenant_id=settings.tenant_id,
+        client_id=settings.client_id,
+        authority_host=settings.authority_host,
+        graph_base_url=settings.graph_base_url,
+        client_secret=None if certificate else settings.client_secret,
+        certificate=certificate,
+        http_client=http,
+        timeout=settings.timeout,
+    )
+
+
+def _chunks(items: Sequence[BatchRequest], size: int) -> list[list[BatchRequest]]:
+    """Chunks of at most `size`, never separating a request from one it depends on."""
+    chunks: list[list[BatchRequest]] = []
+    current: list[BatchRequest] = []
+    for item in items:
+        ids = {r.id for r in current}
+        tied = bool(item.depends_on) and set(item.depends_on) <= ids
+        if len(current) >= size and not tied:
+            chunks.append(current)
+            current = []
+        elif len(current) >= size:
+            raise ValueError(f"a chain of dependent batch requests is longer than {size}")
+        current.append(item)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _batch_entry(request: BatchRequest) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": request.id, "method": request.method, "url": request.url}
+    headers = dict(request.headers)
+    if request.body is not None:
+        entry["body"] = dict(request.body)
+        headers.setdefault("Content-Type", "application/json")
+    if headers:
+        entry["headers"] = headers
+    if request.depends_on:
+        entry["dependsOn"] = list(request.depends_on)
+    return entry
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    if not response.content:
+        return {}
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _error(response: requests.Response) -> GraphError:
+    """Graph's error body: {"error": {"code", "message", "innerError": {"request-id"}}}."""
+    body = _json(response)
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    assert isinstance(error, dict)
+    code = str(error.get("code") or response.reason or "error")
+    message = str(error.get("message") or f"HTTP {response.status_code}")
+    inner = error.get("innerError") if isinstance(error.get("innerError"), dict) else {}
+    request_id = str((inner or {}).get("request-id") or response.headers.get("request-id", ""))
+    status = response.status_code
+    if status == 404:
+        return NotFoundError(status, code, message, request_id=request_id)
+    if status == 412:
+        return PreconditionFailed(status, code, message, request_id=request_id)
+    if status == 429:
+        return ThrottledOut(status, code, message, request_id=request_id)
+    if status in RETRIABLE_STATUS:
+        return Unavailable(status, code, message, request_id=request_id)
+    return GraphError(status, code, message, request_id=request_id)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Retry-After as seconds, from delta-seconds or an HTTP date; None when absent or unreadable."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _safe(url: str) -> str:
+    """A URL for the log without its query (delta tokens, upload session signatures)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
