@@ -50,6 +50,9 @@ log = logging.getLogger("kcpf.graph")
 
 GRAPH_BASE_URL: Final = "https://graph.microsoft.com/v1.0"
 AUTHORITY_HOST: Final = "https://login.microsoftonline.com"
+# List items page at 200 by default and at most 5,000 a page ($top above that still gives 5,000): SharePoint's
+# list view threshold. Ask for the most on every collection read: the register of 1,000 is one request.
+MAX_PAGE_SIZE: Final = 5000
 BATCH_LIMIT: Final = 20  # JSON batching: "currently limited to 20" requests per $batch (Graph docs)
 UPLOAD_CHUNK_UNIT: Final = 327_680  # upload-session chunks must be multiples of 320 KiB
 SIMPLE_UPLOAD_MAX: Final = 4 * 1024 * 1024  # Graph recommends upload sessions above 4 MB
@@ -150,7 +153,7 @@ class GraphSession:
     ) -> None:
         self.settings = settings
         self._base = settings.graph_base_url.rstrip("/")
-        self._http = http or requests.Session()
+        self._http = http or _Session()
         if settings.ca_bundle is not None:
             self._http.verify = str(settings.ca_bundle)
         self._sleep = sleep
@@ -274,7 +277,8 @@ class GraphSession:
         appear more than once: the last occurrence wins. A 410 (token expired) raises `GraphError` with
         status 410: start again with `delta_link=None`.
         """
-        page = self._request("GET", delta_link or path, params=None if delta_link else {"expand": "fields"})
+        first = None if delta_link else {"expand": "fields", "$top": str(MAX_PAGE_SIZE)}
+        page = self._request("GET", delta_link or path, params=first)
         items: list[dict[str, Any]] = list(page.get("value", []))
         while isinstance(link := page.get("@odata.nextLink"), str):
             page = self._request("GET", link)
@@ -378,6 +382,19 @@ class GraphSession:
             return min(max(retry_after, 0.0), cap)
         ceiling: float = min(cap, self.settings.backoff_base * 2.0 ** (attempt - 1))
         return self._random() * ceiling
+
+
+class _Session(requests.Session):
+    """A requests session whose own CA bundle wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (requests lets
+    the environment override a session's `verify`)."""
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        merged: dict[str, Any] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if isinstance(self.verify, str) and verify in (None, True):
+            merged["verify"] = self.verify
+        return merged
 
 
 def _token_provider(settings: GraphSettings, http: requests.Session) -> TokenProvider:
