@@ -1,0 +1,691 @@
+"""The register in SharePoint lists: the `kcpf.ports.Register` adapter on Microsoft Graph.
+
+Reads come from a local cache kept fresh by Graph delta queries: one `$batch` holding a delta request for
+every list is one round trip, made at most once per `freshness` seconds, so an officer's turn costs at most
+one Graph round trip (none within the window).
+
+Writes go through the durable outbox (`connectors/sharepoint/outbox.py`): a save is checked against the
+cache (version, reference, records), recorded in the outbox in one SQLite transaction, then applied: the
+arrangement first (an update sends the eTag of the version the officer read in `If-Match`), then its records
+once the arrangement is in. Each item carries the idempotency key of the write that made it (`KcpfWriteId`),
+so a write whose answer was lost is looked up, never sent twice. Up to 20 item writes go in one `$batch`.
+
+How `save_many` approximates all-or-nothing over Graph, which has no transactions: every item is checked
+first and the whole write is accepted into the outbox in one SQLite transaction, or none of it is (a stale
+version, an unknown reference, a record for another arrangement: nothing is recorded or sent). An accepted
+write is then applied item by item, exactly once each, until all of it is in SharePoint, across failures
+and restarts. The one thing that can still split it is someone changing one of its arrangements in
+SharePoint after it was accepted and before it was applied: that item is refused (412, never overwritten),
+the items already applied stay (each is a complete write with its audit entry), and the officer is told
+exactly which were not saved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
+
+from connectors.sharepoint import mapping
+from connectors.sharepoint.graph import BatchRequest, BatchResponse, GraphError, GraphSession
+from connectors.sharepoint.outbox import Operation, Outbox, PendingWrite, Receipt, WriteState
+from connectors.sharepoint.schema import Schema, load_schema
+from kcpf.assessment import Assessment
+from kcpf.errors import Conflict, InvalidInput, KcpfError, NotFound
+from kcpf.governance import GovernanceReview
+from kcpf.model import Arrangement, Council, Status, format_reference
+from kcpf.monitoring import MonitoringUpdate
+from kcpf.records import AuditEntry, Record, SmtDecision, arrangement_changes, record_summary
+
+log = logging.getLogger("kcpf.sharepoint")
+
+T = TypeVar("T")
+
+LISTS: Final = (mapping.ARRANGEMENTS, *mapping.RECORD_LISTS.values())
+TRANSIENT: Final = frozenset({408, 429, 500, 502, 503, 504})
+# Graph pages SharePoint list items at 200 unless asked, and at most 5,000 a page (the list view threshold).
+PAGE_SIZE: Final = 5000
+
+_receipts: ContextVar[list[Receipt] | None] = ContextVar("kcpf_sharepoint_receipts", default=None)
+_write_key: ContextVar[str | None] = ContextVar("kcpf_sharepoint_write_key", default=None)
+
+
+class NotSaved(KcpfError):
+    """SharePoint refused a write for a reason other than someone else's change; the message says which."""
+
+
+@dataclass
+class _Item:
+    id: str
+    etag: str
+    fields: dict[str, Any]
+    value: Any  # the decoded Arrangement or record
+    history: list[AuditEntry] = field(default_factory=list)
+
+    @property
+    def number(self) -> int:
+        return int(self.id)
+
+
+@dataclass
+class _ListCache:
+    items: dict[str, _Item] = field(default_factory=dict)
+    delta_link: str | None = None
+
+
+def _reference_number(reference: str) -> int:
+    return int(reference.split("-", 1)[1])
+
+
+def _conflict(reference: str, history: Sequence[AuditEntry]) -> Conflict:
+    last = history[-1] if history else None
+    who = f" ({last.actor}, {last.at:%d %b %Y %H:%M}: {last.action})" if last else ""
+    return Conflict(
+        f"{reference} was changed by someone else since you read it{who}. Nothing was overwritten and "
+        "nothing was saved: open it again to see their change, then make yours."
+    )
+
+
+class SharePointRegister:
+    """`kcpf.ports.Register` on the KCPF site's lists. Thread-safe; call it off the event loop."""
+
+    def __init__(
+        self,
+        graph: GraphSession,
+        outbox: Outbox,
+        *,
+        schema: Schema | None = None,
+        freshness: float = 0.0,
+        apply_now: bool = True,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.graph = graph
+        self.outbox = outbox
+        self.schema = schema or load_schema()
+        self.freshness = freshness
+        self.apply_now = apply_now
+        self._monotonic = monotonic
+        self._wall_clock = wall_clock
+        self._lock = threading.RLock()  # the cache and the pending writes
+        self._flush_lock = threading.Lock()  # one applier at a time
+        self._lists = {key: _ListCache() for key in LISTS}
+        self._list_ids: dict[str, str] = {}
+        self._site_id = ""
+        self._refreshed_at: float | None = None
+        self._pending = outbox.pending()
+        self._refused: set[str] = set()  # keys refused in this process (the outbox keeps them for good)
+        self._wake: Callable[[], None] = lambda: None
+
+    # Start-up
+
+    def connect(self) -> None:
+        """Find the site and its lists (two requests), and load the register (one delta round per page)."""
+        with self._lock:
+            if not self._list_ids:
+                self._site_id = self.graph.site_id()
+                found = {
+                    str(entry.get("displayName")): str(entry["id"])
+                    for entry in self.graph.get_all(
+                        f"/sites/{self._site_id}/lists", {"$select": "id,displayName"}
+                    )
+                }
+                missing = [
+                    self.schema.list(key).display_name
+                    for key in LISTS
+                    if self.schema.list(key).display_name not in found
+                ]
+                if missing:
+                    raise NotSaved(
+                        f"The KCPF site has no list {', '.join(missing)}: run `kcpf sharepoint check`, then "
+                        "`kcpf sharepoint provision`."
+                    )
+                self._list_ids = {key: found[self.schema.list(key).display_name] for key in LISTS}
+            self._refresh()
+
+    def on_wake(self, wake: Callable[[], None]) -> None:
+        """Called after a write is recorded but could not be applied at once (the worker's wake-up)."""
+        self._wake = wake
+
+    def _items_path(self, key: str) -> str:
+        return f"/sites/{self._site_id}/lists/{self._list_ids[key]}/items"
+
+    # The cache
+
+    def _fresh(self) -> None:
+        with self._lock:
+            if not self._list_ids:
+                self.connect()
+                return
+            now = self._monotonic()
+            if self._refreshed_at is None or now - self._refreshed_at >= self.freshness:
+                self._refresh()
+
+    def refresh(self) -> None:
+        """Catch up with SharePoint now: one round trip (more only while a list has more pages)."""
+        with self._lock:
+            self._refresh()
+
+    def _relative(self, url: str) -> str:
+        base = self.graph.settings.graph_base_url.rstrip("/")
+        return url[len(base) :] if url.startswith(base) else url
+
+    def _refresh(self) -> None:
+        started = self._monotonic()
+        links = {
+            key: self._relative(cache.delta_link)
+            if cache.delta_link
+            else f"{self._items_path(key)}/delta?expand=fields&$top={PAGE_SIZE}"
+            for key, cache in self._lists.items()
+        }
+        while links:
+            responses = self.graph.batch([BatchRequest(key, "GET", url) for key, url in links.items()])
+            following: dict[str, str] = {}
+            for key, response in zip(links, responses, strict=True):
+                cache = self._lists[key]
+                if response.status == 410:  # the token expired: read the whole list again
+                    cache.items.clear()
+                    cache.delta_link = None
+                    following[key] = f"{self._items_path(key)}/delta?expand=fields&$top={PAGE_SIZE}"
+                    continue
+                if not response.ok:
+                    raise _graph_error(response)
+                for entry in response.body.get("value", []):
+                    self._absorb(key, entry)
+                next_link = response.body.get("@odata.nextLink")
+                if isinstance(next_link, str):
+                    following[key] = self._relative(next_link)
+                else:
+                    cache.delta_link = str(response.body.get("@odata.deltaLink") or "") or None
+            links = following
+        self._refreshed_at = started
+
+    def _absorb(self, key: str, entry: dict[str, Any]) -> None:
+        """One item from a delta page or a write's answer into the cache; never an older version."""
+        cache = self._lists[key]
+        item_id = str(entry["id"])
+        if "deleted" in entry or "@removed" in entry:
+            cache.items.pop(item_id, None)
+            return
+        fields = entry.get("fields")
+        if not isinstance(fields, dict):
+            return
+        etag = str(entry.get("eTag") or fields.get("@odata.etag") or "")
+        self._absorb_fields(key, item_id, etag, fields)
+
+    def _absorb_fields(self, key: str, item_id: str, etag: str, fields: dict[str, Any]) -> None:
+        cache = self._lists[key]
+        try:
+            if key == mapping.ARRANGEMENTS:
+                value: Any = mapping.arrangement_from_fields(fields)
+                history = mapping.history_from_fields(fields)
+                known = cache.items.get(item_id)
+                if known is not None and known.value.version > value.version:
+                    return  # a delta page read before our own later write
+            else:
+                kind = next(k for k, v in mapping.RECORD_LISTS.items() if v == key)
+                value, history = mapping.record_from_fields(kind, fields), []
+        except KcpfError as error:
+            log.warning("SharePoint item %s/%s skipped: %s", key, item_id, error.message)
+            return
+        cache.items[item_id] = _Item(item_id, etag, fields, value, history)
+
+    # The view: what SharePoint has, with the writes accepted but not yet applied on top
+
+    def _arrangements(self) -> dict[str, tuple[Arrangement, list[AuditEntry]]]:
+        view = {
+            item.value.reference: (item.value, item.history)
+            for item in sorted(self._lists[mapping.ARRANGEMENTS].items.values(), key=lambda i: i.number)
+        }
+        for write in self._pending:
+            for n, op in enumerate(write.operations):
+                if op.list == mapping.ARRANGEMENTS and n not in write.applied:
+                    view[op.reference] = (
+                        mapping.arrangement_from_fields(op.fields),
+                        mapping.history_from_fields(op.fields),
+                    )
+        return view
+
+    def _records(self, kind: type[T]) -> list[T]:
+        key = mapping.record_list(kind)
+        records = [item.value for item in sorted(self._lists[key].items.values(), key=lambda i: i.number)]
+        for write in self._pending:
+            for n, op in enumerate(write.operations):
+                if op.list == key and n not in write.applied:
+                    records.append(mapping.record_from_fields(kind, op.fields))
+        return records
+
+    # Reads
+
+    def get(self, reference: str) -> Arrangement:
+        with self._lock:
+            self._fresh()
+            found = self._arrangements().get(reference)
+        if found is None:
+            raise NotFound(f"There is no contract or partnership {reference} on the register.")
+        return found[0]
+
+    def arrangements(
+        self,
+        *,
+        council: Council | None = None,
+        status: Status | None = None,
+        officer: str | None = None,
+    ) -> list[Arrangement]:
+        email = officer.strip().lower() if officer is not None else None
+        with self._lock:
+            self._fresh()
+            everything = [a for a, _ in self._arrangements().values()]
+        chosen = [
+            a
+            for a in everything
+            if (council is None or a.council.covers(council))
+            and (status is None or a.status is status)
+            and (email is None or a.is_responsible(email))
+        ]
+        return sorted(chosen, key=lambda a: _reference_number(a.reference or "KCP-0"))
+
+    def _read_records(self, kind: type[T], reference: str | None) -> list[T]:
+        with self._lock:
+            self._fresh()
+            records = self._records(kind)
+        return [r for r in records if reference is None or getattr(r, "reference", None) == reference]
+
+    def assessments(self, reference: str | None = None) -> list[Assessment]:
+        return self._read_records(Assessment, reference)
+
+    def decisions(self, reference: str | None = None) -> list[SmtDecision]:
+        return self._read_records(SmtDecision, reference)
+
+    def governance_reviews(self, reference: str | None = None) -> list[GovernanceReview]:
+        return self._read_records(GovernanceReview, reference)
+
+    def monitoring_updates(
+        self, reference: str | None = None, *, period: str | None = None
+    ) -> list[MonitoringUpdate]:
+        updates = self._read_records(MonitoringUpdate, reference)
+        return [u for u in updates if period is None or u.period == period]
+
+    def audit_log(self, reference: str | None = None) -> list[AuditEntry]:
+        with self._lock:
+            self._fresh()
+            histories = [h for ref, (_, h) in self._arrangements().items() if reference in (None, ref)]
+        return sorted((e for h in histories for e in h), key=lambda e: (e.sequence, e.reference))
+
+    # Writes
+
+    def save(
+        self,
+        arrangement: Arrangement,
+        *,
+        action: str,
+        actor: str,
+        at: datetime,
+        records: Sequence[Record] = (),
+    ) -> Arrangement:
+        return self.submit([(arrangement, records)], action=action, actor=actor, at=at)[1][0]
+
+    def save_many(
+        self, arrangements: Sequence[Arrangement], *, action: str, actor: str, at: datetime
+    ) -> list[Arrangement]:
+        if not arrangements:
+            return []
+        return self.submit([(a, ()) for a in arrangements], action=action, actor=actor, at=at)[1]
+
+    def submit(
+        self,
+        items: Sequence[tuple[Arrangement, Sequence[Record]]],
+        *,
+        action: str,
+        actor: str,
+        at: datetime,
+        key: str | None = None,
+    ) -> tuple[Receipt, list[Arrangement]]:
+        """Accept a write and try to apply it now; its receipt says whether it is in SharePoint yet.
+
+        `key` (or `write_key(...)` around the call) is the idempotency key: submitting the same key again
+        returns the first submission's receipt and saves nothing more (a bot passes the Teams activity id,
+        so a message delivered twice is saved once). Raises `Conflict`, `NotFound` or `InvalidInput` before
+        anything is recorded; `Conflict` also when SharePoint refuses the write at once as stale.
+        """
+        key = key or _write_key.get() or uuid.uuid4().hex
+        with self._lock:
+            earlier = self.outbox.receipt(key)
+            if earlier is not None:
+                stored = [
+                    mapping.arrangement_from_fields(op.fields)
+                    for op in self.outbox.operations(key)
+                    if op.list == mapping.ARRANGEMENTS
+                ]
+                return self._deliver(earlier), stored
+            self._fresh()
+            write, stored = self._plan(items, action=action, actor=actor, at=at, key=key)
+            self.outbox.record(write)
+            self._pending.append(write)
+        if self.apply_now:
+            self.flush()
+        receipt = self.outbox.receipt(key)
+        assert receipt is not None
+        if receipt.state is WriteState.REFUSED:
+            raise (
+                Conflict(receipt.message) if "someone else" in receipt.message else NotSaved(receipt.message)
+            )
+        if receipt.state is not WriteState.APPLIED:
+            with self._lock:
+                live = next((w for w in self._pending if w.key == key), None)
+                if live is not None and not live.announced:
+                    receipt = self.outbox.announce(live)
+            self._wake()
+        return self._deliver(receipt), stored
+
+    def _deliver(self, receipt: Receipt) -> Receipt:
+        collected = _receipts.get()
+        if collected is not None:
+            collected.append(receipt)
+        return receipt
+
+    def _plan(
+        self,
+        items: Sequence[tuple[Arrangement, Sequence[Record]]],
+        *,
+        action: str,
+        actor: str,
+        at: datetime,
+        key: str,
+    ) -> tuple[PendingWrite, list[Arrangement]]:
+        """Check every item against the register and turn the write into item operations; raise before
+        anything is recorded."""
+        view = self._arrangements()
+        numbers = [_reference_number(r) for r in view]
+        next_number = max(numbers, default=0) + 1
+        next_sequence = max((e.sequence for _, h in view.values() for e in h), default=0) + 1
+        arrangement_ops: dict[str, Operation] = {}
+        record_ops: list[Operation] = []
+        stored_all: list[Arrangement] = []
+        for arrangement, records in items:
+            if arrangement.reference is None:
+                reference = format_reference(next_number)
+                next_number += 1
+                before: Arrangement | None = None
+                history: list[AuditEntry] = []
+                stored = dataclasses.replace(arrangement, reference=reference, version=1)
+            else:
+                reference = arrangement.reference
+                current = view.get(reference)
+                if current is None:
+                    raise NotFound(f"There is no contract or partnership {reference} on the register.")
+                before, history = current
+                if before.version != arrangement.version:
+                    raise _conflict(reference, history)
+                stored = dataclasses.replace(arrangement, version=before.version + 1)
+            changes = list(arrangement_changes(before, stored))
+            for record in records:
+                mapping.record_list(record)
+                if record.reference != reference:
+                    raise InvalidInput(
+                        f"A {type(record).__name__} for {record.reference} cannot be saved with {reference}: "
+                        "each record is saved with its own contract or partnership. Nothing was saved."
+                    )
+                changes.append(record_summary(record))
+            entry = AuditEntry(at, actor, reference, action, tuple(changes), sequence=next_sequence)
+            next_sequence += 1
+            history = [*history, entry]
+            earlier = arrangement_ops.get(reference)
+            fields = mapping.arrangement_fields(
+                stored, history, self.schema.list(mapping.ARRANGEMENTS), write_id=""
+            )
+            # Two changes to one arrangement in one write become one item write of the last.
+            arrangement_ops[reference] = Operation(
+                mapping.ARRANGEMENTS,
+                earlier.kind if earlier else ("create" if before is None else "update"),
+                reference,
+                fields,
+                "",
+                earlier.from_version if earlier else (before.version if before else 0),
+            )
+            view[reference] = (stored, history)
+            for record in records:
+                list_key = mapping.record_list(record)
+                record_ops.append(
+                    Operation(
+                        list_key,
+                        "create",
+                        reference,
+                        mapping.record_fields(record, self.schema.list(list_key), write_id=""),
+                        "",
+                    )
+                )
+            stored_all.append(stored)
+        operations = []
+        for n, op in enumerate([*arrangement_ops.values(), *record_ops]):
+            write_id = f"{key}/{n}"
+            operations.append(
+                dataclasses.replace(op, write_id=write_id, fields={**op.fields, mapping.WRITE_ID: write_id})
+            )
+        write = PendingWrite(key, actor, action, self._wall_clock(), operations)
+        return write, stored_all
+
+    # Applying the outbox
+
+    def flush(self) -> bool:
+        """Apply what is pending, oldest first; True while something is still pending (SharePoint is
+        failing). Safe to call from any thread; the outbox worker calls it."""
+        with self._flush_lock:
+            for _ in range(100):  # rounds: an arrangement changed twice needs one round per change
+                with self._lock:
+                    writes = list(self._pending)
+                if not writes:
+                    return False
+                try:
+                    if not self._lists[mapping.ARRANGEMENTS].delta_link:
+                        self.connect()
+                    progressed = self._round(writes)
+                except GraphError as error:
+                    self._failed(writes, _describe(error))
+                    return True
+                if not progressed:
+                    return bool(self._pending)
+            return bool(self._pending)
+
+    def _round(self, writes: list[PendingWrite]) -> bool:
+        """One pass: arrangements (one change per arrangement), then the records of the writes whose
+        arrangements are in. True if anything was applied or settled."""
+        progressed = False
+        for phase in (mapping.ARRANGEMENTS, "records"):
+            chosen: list[tuple[PendingWrite, int]] = []
+            busy: set[str] = set()
+            for write in writes:
+                if write.done:
+                    continue
+                arrangements_in = all(
+                    n in write.applied
+                    for n, op in enumerate(write.operations)
+                    if op.list == mapping.ARRANGEMENTS
+                )
+                for n, op in enumerate(write.operations):
+                    is_arrangement = op.list == mapping.ARRANGEMENTS
+                    if n in write.applied:
+                        continue
+                    if is_arrangement:
+                        # Later writes to the same arrangement wait for this one.
+                        if phase == mapping.ARRANGEMENTS and op.reference not in busy:
+                            chosen.append((write, n))
+                        busy.add(op.reference)
+                    elif phase == "records" and arrangements_in:
+                        chosen.append((write, n))
+            if chosen:
+                progressed = self._apply(chosen) or progressed
+        self._settle(writes)
+        return progressed
+
+    def _apply(self, chosen: list[tuple[PendingWrite, int]]) -> bool:
+        """Look up what was sent before without an answer, then send the rest in `$batch`es of 20."""
+        progressed = self._look_up([(w, n) for w, n in chosen if n in w.sent])
+        to_send: list[tuple[PendingWrite, int]] = []
+        requests: list[BatchRequest] = []
+        for write, n in chosen:
+            if n in write.applied or write.key in self._refused:
+                continue
+            request = self._request(write, n)
+            if request is None:
+                continue
+            to_send.append((write, n))
+            requests.append(request)
+        if not requests:
+            return progressed
+        self.outbox.mark_sent([(w.key, n) for w, n in to_send])
+        for write, n in to_send:
+            write.sent.add(n)
+        responses = self.graph.batch(requests)
+        applied: list[tuple[PendingWrite, int]] = []
+        stale: list[tuple[PendingWrite, int]] = []
+        for (write, n), response in zip(to_send, responses, strict=True):
+            op = write.operations[n]
+            if response.ok:
+                with self._lock:
+                    if op.kind == "create":
+                        self._absorb(op.list, response.body)
+                    else:
+                        item = self._item_for(op.reference)
+                        if item is not None:
+                            self._absorb_fields(
+                                op.list, item.id, str(response.body.get("@odata.etag", "")), response.body
+                            )
+                applied.append((write, n))
+            elif response.status == 412:
+                stale.append((write, n))
+            elif response.status in TRANSIENT:
+                self._failed([write], f"SharePoint answered {response.status}")
+            else:
+                self._refuse(write, _graph_error(response).message)
+        self._mark_applied(applied)
+        progressed = progressed or bool(applied)
+        # A 412 is either someone else's change or our own write whose answer was lost earlier.
+        return self._look_up(stale, refuse_if_missing=True) or progressed
+
+    def _item_for(self, reference: str) -> _Item | None:
+        for item in self._lists[mapping.ARRANGEMENTS].items.values():
+            if item.value.reference == reference:
+                return item
+        return None
+
+    def _request(self, write: PendingWrite, n: int) -> BatchRequest | None:
+        op = write.operations[n]
+        path = self._items_path(op.list)
+        if op.kind == "create":
+            return BatchRequest(f"{n}", "POST", path, body={"fields": op.fields})
+        with self._lock:
+            item = self._item_for(op.reference)
+        if item is None or item.value.version != op.from_version:
+            # The arrangement moved on (or went) in SharePoint since the write was accepted.
+            history = item.history if item is not None else []
+            self._refuse(write, _conflict(op.reference, history).message)
+            return None
+        return BatchRequest(
+            f"{n}", "PATCH", f"{path}/{item.id}/fields", body=op.fields, headers={"If-Match": item.etag}
+        )
+
+    def _look_up(self, ops: list[tuple[PendingWrite, int]], *, refuse_if_missing: bool = False) -> bool:
+        """Find by their keys the operations sent without a (good) answer: found ones are applied."""
+        if not ops:
+            return False
+        requests = []
+        for i, (write, n) in enumerate(ops):
+            op = write.operations[n]
+            query = "$filter=" + quote(f"fields/{mapping.WRITE_ID} eq '{op.write_id}'") + "&expand=fields"
+            requests.append(BatchRequest(str(i), "GET", f"{self._items_path(op.list)}?{query}"))
+        responses = self.graph.batch(requests)
+        found: list[tuple[PendingWrite, int]] = []
+        for (write, n), response in zip(ops, responses, strict=True):
+            op = write.operations[n]
+            if not response.ok:
+                self._failed([write], f"SharePoint answered {response.status}")
+                continue
+            matches = response.body.get("value", [])
+            if matches:
+                with self._lock:
+                    self._absorb(op.list, matches[0])
+                found.append((write, n))
+            elif refuse_if_missing:
+                with self._lock:
+                    self._refresh()
+                    item = self._item_for(op.reference)
+                self._refuse(write, _conflict(op.reference, item.history if item else []).message)
+        self._mark_applied(found)
+        return bool(found)
+
+    def _mark_applied(self, ops: list[tuple[PendingWrite, int]]) -> None:
+        if not ops:
+            return
+        self.outbox.mark_applied([(w.key, n) for w, n in ops])
+        with self._lock:
+            for write, n in ops:
+                write.applied.add(n)
+                write.sent.add(n)
+
+    def _settle(self, writes: list[PendingWrite]) -> None:
+        """Finish the writes now wholly applied, and tell whoever listens."""
+        for write in writes:
+            if write.done and write.key not in self._refused:
+                receipt = self.outbox.finish(write)
+                with self._lock:
+                    self._pending = [w for w in self._pending if w.key != write.key]
+                if write.announced:
+                    self.outbox.emit(receipt)
+
+    def _refuse(self, write: PendingWrite, reason: str) -> None:
+        if write.key in self._refused:
+            return
+        self._refused.add(write.key)
+        receipt = self.outbox.refuse(write, reason)
+        with self._lock:
+            self._pending = [w for w in self._pending if w.key != write.key]
+        if write.announced:
+            self.outbox.emit(receipt)
+
+    def _failed(self, writes: list[PendingWrite], error: str) -> None:
+        for write in writes:
+            receipt = self.outbox.failed_attempt(write, error)
+            if receipt is not None:
+                self.outbox.emit(receipt)
+
+
+@contextmanager
+def collect_receipts() -> Iterator[list[Receipt]]:
+    """The receipts of the writes made inside the block (also from `asyncio.to_thread` calls made in it):
+    the bot tells the officer "saved" or "recorded, not yet in SharePoint" from these."""
+    receipts: list[Receipt] = []
+    token = _receipts.set(receipts)
+    try:
+        yield receipts
+    finally:
+        _receipts.reset(token)
+
+
+@contextmanager
+def write_key(key: str) -> Iterator[None]:
+    """The idempotency key for the write made inside the block (e.g. the Teams activity id)."""
+    token = _write_key.set(key)
+    try:
+        yield
+    finally:
+        _write_key.reset(token)
+
+
+def _graph_error(response: BatchResponse) -> GraphError:
+    error = response.body.get("error") if isinstance(response.body.get("error"), dict) else {}
+    assert isinstance(error, dict)
+    return GraphError(response.status, str(error.get("code", "error")), str(error.get("message", "")))
+
+
+def _describe(error: GraphError) -> str:
+    return f"SharePoint: {error.status} {error.code}"
