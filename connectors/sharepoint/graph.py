@@ -18,7 +18,9 @@ Contract for callers (the register adapter):
   nextLink or deltaLink). Query parameters go in `params`.
 - Every failure raises `GraphError` (status, code, message; never a token or secret). When retries run
   out: `ThrottledOut` (429 every time) or `Unavailable` (5xx, timeouts, dropped connections). 404 is
-  `NotFoundError`.
+  `NotFoundError`. A write that is unsafe to repeat (POST, $batch, PATCH with If-Match) whose answer was
+  lost (timeout, dropped connection after sending) raises `OutcomeUnknown` (an `Unavailable`) at once,
+  never retried blind: the caller looks for its KcpfWriteId before sending it again.
   A 412 on `patch(..., if_match=...)` is `PreconditionFailed`: this layer does not know which record it was,
   so the register adapter turns it into `kcpf.errors.Conflict` with words for the officer.
 - In `batch`, sub-responses keep their own status (a 412 or 404 inside a batch is returned, not raised);
@@ -108,6 +110,13 @@ class ThrottledOut(GraphError):
 
 class Unavailable(GraphError):
     """Graph kept failing (5xx, timeouts, dropped connections) until the retries ran out."""
+
+
+class OutcomeUnknown(Unavailable):
+    """A write that is not safe to repeat (POST, $batch, PATCH with If-Match) was sent, then the connection
+    dropped or timed out: it may or may not have been applied. It is not retried here (a repeated create
+    makes a duplicate; a repeated If-Match update reports a false conflict): look for the write by its
+    KcpfWriteId, then send it again only if it is not there."""
 
 
 @dataclass(frozen=True)
@@ -306,14 +315,20 @@ class GraphSession:
         while start < total:
             end = min(start + self.settings.upload_chunk, total)
             # The upload URL carries its own authorisation: sending the bearer token there is refused.
-            result = self._request(
-                "PUT",
-                upload_url,
-                raw=data[start:end],
-                headers={"Content-Range": f"bytes {start}-{end - 1}/{total}"},
-                kind="upload-chunk",
-                authorise=False,
-            )
+            try:
+                result = self._request(
+                    "PUT",
+                    upload_url,
+                    raw=data[start:end],
+                    headers={"Content-Range": f"bytes {start}-{end - 1}/{total}"},
+                    kind="upload-chunk",
+                    authorise=False,
+                )
+            except GraphError as error:
+                if error.status != 416:
+                    raise
+                # A chunk whose answer was lost had arrived: ask the session where to carry on.
+                result = self._request("GET", upload_url, kind="upload-chunk", authorise=False)
             ranges = result.get("nextExpectedRanges")
             start = int(str(ranges[0]).split("-", 1)[0]) if isinstance(ranges, list) and ranges else end
         return result
@@ -332,6 +347,10 @@ class GraphSession:
         authorise: bool = True,
     ) -> dict[str, Any]:
         url = path if path.startswith(("https://", "http://")) else f"{self._base}{path}"
+        # Repeating these after a lost answer could apply them twice (or report a false 412).
+        unsafe = method == "POST" or (
+            method == "PATCH" and any(k.lower() == "if-match" for k in headers or {})
+        )
         attempt = 0
         while True:
             send_headers = dict(headers or {})
@@ -354,9 +373,21 @@ class GraphSession:
                     headers=send_headers,
                     timeout=self.settings.timeout,
                 )
+            except requests.ConnectTimeout:  # never reached the server: safe to repeat
+                failure = Unavailable(
+                    504, "connectTimeout", f"no connection within {self.settings.timeout:g} s"
+                )
             except requests.Timeout:
+                if unsafe:
+                    raise OutcomeUnknown(
+                        504, "timeout", f"no answer within {self.settings.timeout:g} s"
+                    ) from None
                 failure = Unavailable(504, "timeout", f"no answer within {self.settings.timeout:g} s")
-            except requests.ConnectionError:
+            except requests.ConnectionError as error:
+                if unsafe and not _never_sent(error):
+                    raise OutcomeUnknown(
+                        503, "connectionDropped", "the connection dropped before Graph answered"
+                    ) from None
                 failure = Unavailable(503, "connectionError", "the connection to Graph failed or was dropped")
             else:
                 if response.status_code < 400:
@@ -411,19 +442,39 @@ def _token_provider(settings: GraphSettings, http: requests.Session) -> TokenPro
     )
 
 
+def _never_sent(error: requests.ConnectionError) -> bool:
+    """Whether the connection failed before the request was sent (refused, no route, TLS handshake)."""
+    text = repr(error)
+    return any(s in text for s in ("NewConnectionError", "ConnectionRefused", "SSLError", "NameResolution"))
+
+
 def _chunks(items: Sequence[BatchRequest], size: int) -> list[list[BatchRequest]]:
-    """Chunks of at most `size`, never separating a request from one it depends on."""
+    """Chunks of at most `size` in order, never separating a request from one it depends on."""
+    groups: list[list[BatchRequest]] = []
+    group_of: dict[str, int] = {}
+    for item in items:
+        linked = sorted({group_of[d] for d in item.depends_on if d in group_of})
+        if not linked:
+            groups.append([item])
+            group_of[item.id] = len(groups) - 1
+            continue
+        target = linked[0]
+        for other in linked[1:]:  # a request depending on two groups joins them
+            for moved in groups[other]:
+                group_of[moved.id] = target
+            groups[target].extend(groups[other])
+            groups[other] = []
+        groups[target].append(item)
+        group_of[item.id] = target
     chunks: list[list[BatchRequest]] = []
     current: list[BatchRequest] = []
-    for item in items:
-        ids = {r.id for r in current}
-        tied = bool(item.depends_on) and set(item.depends_on) <= ids
-        if len(current) >= size and not tied:
+    for group in (g for g in groups if g):
+        if len(group) > size:
+            raise ValueError(f"a chain of dependent batch requests is longer than {size}")
+        if len(current) + len(group) > size:
             chunks.append(current)
             current = []
-        elif len(current) >= size:
-            raise ValueError(f"a chain of dependent batch requests is longer than {size}")
-        current.append(item)
+        current.extend(group)
     if current:
         chunks.append(current)
     return chunks

@@ -22,6 +22,10 @@ class Fault:
     kind: Kind
     retry_after: float | None = 1.0
     delay: float = 5.0
+    only: str | None = None  # apply only to requests whose path contains this ("/upload/", "/items")
+
+    def applies_to(self, path: str) -> bool:
+        return self.only is None or self.only in path
 
 
 class Faults:
@@ -52,14 +56,20 @@ class Faults:
             self._queue.clear()
             self._rate, self._kinds = 0.0, ()
 
-    def next(self, *, sub_request: bool = False) -> Fault | None:
+    def next(self, path: str, *, sub_request: bool = False) -> Fault | None:
+        """The fault for this request (path without the query), if any."""
         with self._lock:
             if sub_request and not self.include_sub_requests:
                 return None
-            if self._queue and (not sub_request or self._queue[0].kind in SUB_REQUEST_KINDS):
+            head = self._queue[0] if self._queue else None
+            if head and head.applies_to(path) and (not sub_request or head.kind in SUB_REQUEST_KINDS):
                 fault = self._queue.popleft()
             elif self._rate and self._random.random() < self._rate:
-                kinds = [k for k in self._kinds if not sub_request or k.kind in SUB_REQUEST_KINDS]
+                kinds = [
+                    k
+                    for k in self._kinds
+                    if k.applies_to(path) and (not sub_request or k.kind in SUB_REQUEST_KINDS)
+                ]
                 if not kinds:
                     return None
                 fault = self._random.choice(kinds)

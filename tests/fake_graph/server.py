@@ -190,12 +190,14 @@ class FakeGraph:
             return await self._token(request, path.split("/")[1])
         operation = _operation(request.method, path)
         self.counts[operation] += 1
-        fault = self.faults.next()
+        fault = self.faults.next(path)
         if fault is not None and fault.kind != "drop-after":
             early = await self._inject(request, fault)
             if early is not None:
                 return early
-        if path.startswith("/upload/"):
+        if path.startswith("/upload/") and request.method == "GET":
+            reply = self.graph.upload_status(path.rsplit("/", 1)[-1])
+        elif path.startswith("/upload/"):
             reply = self.graph.upload_chunk(path.rsplit("/", 1)[-1], request.headers, body)
         elif not path.startswith("/v1.0/"):
             reply = error(404, "notFound", "Not a Graph path")
@@ -264,7 +266,7 @@ class FakeGraph:
             if any(not 200 <= statuses[d] < 300 for d in depends):
                 reply = error(424, "failedDependency", "A request this one depends on failed.")
             else:
-                fault = self.faults.next(sub_request=True)
+                fault = self.faults.next(str(entry.get("url", "")), sub_request=True)
                 if fault is not None:
                     reply = _throttled(fault) if fault.kind == "throttle" else _unavailable(fault)
                 else:

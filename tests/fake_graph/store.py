@@ -697,6 +697,19 @@ class Graph:
             return Reply(200, self._drive_item(library, path))
         raise fail(405, "methodNotAllowed", f"{method} is not supported on this resource")
 
+    def upload_status(self, session_id: str) -> Reply:
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None:
+                return error(404, "itemNotFound", "The upload session was not found or has expired.")
+            return Reply(
+                200,
+                {
+                    "expirationDateTime": "2030-01-01T00:00:00Z",
+                    "nextExpectedRanges": [f"{len(session.data)}-"],
+                },
+            )
+
     def upload_chunk(self, session_id: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """PUT to an upload URL (no bearer token: the URL is the authorisation)."""
         with self.lock:
