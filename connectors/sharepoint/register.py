@@ -59,6 +59,10 @@ _receipts: ContextVar[list[Receipt] | None] = ContextVar("kcpf_sharepoint_receip
 _write_key: ContextVar[str | None] = ContextVar("kcpf_sharepoint_write_key", default=None)
 
 
+class Unreachable(KcpfError):
+    """SharePoint cannot be reached and there is nothing read before to answer from."""
+
+
 class NotSaved(KcpfError):
     """SharePoint refused a write for a reason other than someone else's change; the message says which."""
 
@@ -123,7 +127,7 @@ class SharePointRegister:
         self._site_id = ""
         self._refreshed_at: float | None = None
         self._pending = outbox.pending()
-        self._refused: set[str] = set()  # keys refused in this process (the outbox keeps them for good)
+        self._refusals: dict[str, KcpfError] = {}  # why writes were refused, by key, in this process
         self._wake: Callable[[], None] = lambda: None
 
     # Start-up
@@ -162,13 +166,23 @@ class SharePointRegister:
     # The cache
 
     def _fresh(self) -> None:
+        """Catch up unless caught up within `freshness` seconds. If SharePoint cannot be reached, what was
+        last read is used (writes are still checked by If-Match when they are applied)."""
         with self._lock:
-            if not self._list_ids:
-                self.connect()
-                return
-            now = self._monotonic()
-            if self._refreshed_at is None or now - self._refreshed_at >= self.freshness:
-                self._refresh()
+            try:
+                if not self._list_ids:
+                    self.connect()
+                    return
+                now = self._monotonic()
+                if self._refreshed_at is None or now - self._refreshed_at >= self.freshness:
+                    self._refresh()
+            except GraphError as error:
+                if self._refreshed_at is None:
+                    raise Unreachable(
+                        f"SharePoint cannot be reached just now ({_describe(error)}), and KCPF has not read "
+                        "the register since it started. Nothing was changed: try again in a few minutes."
+                    ) from None
+                log.warning("reading SharePoint failed, using what was read before: %s", error)
 
     def refresh(self) -> None:
         """Catch up with SharePoint now: one round trip (more only while a list has more pages)."""
@@ -376,9 +390,7 @@ class SharePointRegister:
         receipt = self.outbox.receipt(key)
         assert receipt is not None
         if receipt.state is WriteState.REFUSED:
-            raise (
-                Conflict(receipt.message) if "someone else" in receipt.message else NotSaved(receipt.message)
-            )
+            raise self._refusals.get(key) or NotSaved(receipt.message)
         if receipt.state is not WriteState.APPLIED:
             with self._lock:
                 live = next((w for w in self._pending if w.key == key), None)
@@ -533,7 +545,7 @@ class SharePointRegister:
         to_send: list[tuple[PendingWrite, int]] = []
         requests: list[BatchRequest] = []
         for write, n in chosen:
-            if n in write.applied or write.key in self._refused:
+            if n in write.applied or write.key in self._refusals:
                 continue
             request = self._request(write, n)
             if request is None:
@@ -548,6 +560,8 @@ class SharePointRegister:
         responses = self.graph.batch(requests)
         applied: list[tuple[PendingWrite, int]] = []
         stale: list[tuple[PendingWrite, int]] = []
+        taken: list[tuple[PendingWrite, int]] = []
+        failing: dict[str, PendingWrite] = {}
         for (write, n), response in zip(to_send, responses, strict=True):
             op = write.operations[n]
             if response.ok:
@@ -563,14 +577,33 @@ class SharePointRegister:
                 applied.append((write, n))
             elif response.status == 412:
                 stale.append((write, n))
-            elif response.status in TRANSIENT:
-                self._failed([write], f"SharePoint answered {response.status}")
+            elif response.status == 409 and op.kind == "create":
+                taken.append((write, n))
+            elif response.status in TRANSIENT or response.status == 424:
+                failing[write.key] = write
             else:
-                self._refuse(write, _graph_error(response).message)
+                error = _graph_error(response)
+                self._refuse(
+                    write, NotSaved(f"SharePoint refused it ({error.status} {error.code}: {error.message}).")
+                )
+        self._failed(list(failing.values()), "SharePoint did not answer in time")
         self._mark_applied(applied)
         progressed = progressed or bool(applied)
-        # A 412 is either someone else's change or our own write whose answer was lost earlier.
-        return self._look_up(stale, refuse_if_missing=True) or progressed
+        # A 412 (or a 409 on a unique key) is someone else's change, or our own write whose answer was lost.
+        progressed = self._look_up(stale, missing=self._stale) or progressed
+        return self._look_up(taken, missing=self._taken) or progressed
+
+    def _stale(self, op: Operation) -> KcpfError:
+        with self._lock:
+            self._refresh()
+            item = self._item_for(op.reference)
+        return _conflict(op.reference, item.history if item else [])
+
+    def _taken(self, op: Operation) -> KcpfError:
+        return NotSaved(
+            f"{op.reference} was given to another contract or partnership saved at the same moment from "
+            "elsewhere. Nothing was overwritten: please submit it again."
+        )
 
     def _item_for(self, reference: str) -> _Item | None:
         for item in self._lists[mapping.ARRANGEMENTS].items.values():
@@ -588,14 +621,20 @@ class SharePointRegister:
         if item is None or item.value.version != op.from_version:
             # The arrangement moved on (or went) in SharePoint since the write was accepted.
             history = item.history if item is not None else []
-            self._refuse(write, _conflict(op.reference, history).message)
+            self._refuse(write, _conflict(op.reference, history))
             return None
         return BatchRequest(
             f"{n}", "PATCH", f"{path}/{item.id}/fields", body=op.fields, headers={"If-Match": item.etag}
         )
 
-    def _look_up(self, ops: list[tuple[PendingWrite, int]], *, refuse_if_missing: bool = False) -> bool:
-        """Find by their keys the operations sent without a (good) answer: found ones are applied."""
+    def _look_up(
+        self,
+        ops: list[tuple[PendingWrite, int]],
+        *,
+        missing: Callable[[Operation], KcpfError] | None = None,
+    ) -> bool:
+        """Find by their keys the operations sent without a (good) answer: found ones are applied; the
+        others are sent again, or refused with `missing`'s reason."""
         if not ops:
             return False
         requests = []
@@ -605,21 +644,20 @@ class SharePointRegister:
             requests.append(BatchRequest(str(i), "GET", f"{self._items_path(op.list)}?{query}"))
         responses = self.graph.batch(requests)
         found: list[tuple[PendingWrite, int]] = []
+        failing: dict[str, PendingWrite] = {}
         for (write, n), response in zip(ops, responses, strict=True):
             op = write.operations[n]
             if not response.ok:
-                self._failed([write], f"SharePoint answered {response.status}")
+                failing[write.key] = write
                 continue
             matches = response.body.get("value", [])
             if matches:
                 with self._lock:
                     self._absorb(op.list, matches[0])
                 found.append((write, n))
-            elif refuse_if_missing:
-                with self._lock:
-                    self._refresh()
-                    item = self._item_for(op.reference)
-                self._refuse(write, _conflict(op.reference, item.history if item else []).message)
+            elif missing is not None:
+                self._refuse(write, missing(op))
+        self._failed(list(failing.values()), "SharePoint did not answer in time")
         self._mark_applied(found)
         return bool(found)
 
@@ -635,18 +673,18 @@ class SharePointRegister:
     def _settle(self, writes: list[PendingWrite]) -> None:
         """Finish the writes now wholly applied, and tell whoever listens."""
         for write in writes:
-            if write.done and write.key not in self._refused:
+            if write.done and write.key not in self._refusals:
                 receipt = self.outbox.finish(write)
                 with self._lock:
                     self._pending = [w for w in self._pending if w.key != write.key]
                 if write.announced:
                     self.outbox.emit(receipt)
 
-    def _refuse(self, write: PendingWrite, reason: str) -> None:
-        if write.key in self._refused:
+    def _refuse(self, write: PendingWrite, reason: KcpfError) -> None:
+        if write.key in self._refusals:
             return
-        self._refused.add(write.key)
-        receipt = self.outbox.refuse(write, reason)
+        self._refusals[write.key] = reason
+        receipt = self.outbox.refuse(write, reason.message)
         with self._lock:
             self._pending = [w for w in self._pending if w.key != write.key]
         if write.announced:
