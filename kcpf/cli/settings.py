@@ -9,7 +9,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from connectors.sharepoint.auth import Certificate
+from connectors.sharepoint.graph import AUTHORITY_HOST, GRAPH_BASE_URL, GraphSettings
 from kcpf.errors import KcpfError
 from kcpf.framework import CURRENT_VERSION, VERSIONS, FrameworkVersion, framework_version
 from kcpf.lifecycle import RoleDirectory
@@ -30,6 +33,8 @@ class Settings:
     framework_version: str
     h1_update_due: tuple[int, int] | None
     h2_update_due: tuple[int, int] | None
+    store: str = "sqlite"  # KCPF_STORE: where the register lives, "sqlite" or "sharepoint"
+    sharepoint: GraphSettings | None = None  # set when store is "sharepoint"
 
     @property
     def register_path(self) -> Path:
@@ -71,6 +76,8 @@ class Settings:
                 env, "KCPF_H1_UPDATE_DUE", after="September", months=(10, 11, 12, 1, 2, 3)
             ),
             h2_update_due=_month_day(env, "KCPF_H2_UPDATE_DUE", after="March", months=(4, 5, 6, 7, 8, 9)),
+            store=_store(env),
+            sharepoint=_sharepoint(env) if _store(env) == "sharepoint" else None,
         )
 
 
@@ -110,3 +117,92 @@ def _month_day(
             "fall in the six months after that."
         )
     return (month, day)
+
+
+STORES = ("sqlite", "sharepoint")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DOMAIN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def _store(env: Mapping[str, str]) -> str:
+    store = env.get("KCPF_STORE", "").strip().lower() or "sqlite"
+    if store not in STORES:
+        raise InvalidSetting(f"KCPF_STORE is “{store}”: choose sqlite (the default) or sharepoint.")
+    return store
+
+
+def _sharepoint(env: Mapping[str, str]) -> GraphSettings:
+    """The SharePoint settings, all checked now so a bad one stops start-up, not the first officer's turn.
+    Secret values never appear in a message."""
+
+    def required(name: str, what: str) -> str:
+        value = env.get(name, "").strip()
+        if not value:
+            raise InvalidSetting(f"{name} is not set: with KCPF_STORE=sharepoint it must be {what}.")
+        return value
+
+    tenant = required("KCPF_SP_TENANT_ID", "the Entra tenant id (a GUID) or its domain")
+    if not (_GUID.fullmatch(tenant) or _DOMAIN.fullmatch(tenant)):
+        raise InvalidSetting(
+            f"KCPF_SP_TENANT_ID is “{tenant}”: give the tenant id (a GUID) or its domain, such as "
+            "chorleysouthribble.onmicrosoft.com."
+        )
+    client = required("KCPF_SP_CLIENT_ID", "the app registration's application (client) id")
+    if not _GUID.fullmatch(client):
+        raise InvalidSetting(
+            f"KCPF_SP_CLIENT_ID is “{client}”: give the app registration's application (client) id, a GUID."
+        )
+    secret = env.get("KCPF_SP_CLIENT_SECRET", "").strip() or None
+    certificate_text = env.get("KCPF_SP_CERTIFICATE_PATH", "").strip()
+    certificate = Path(certificate_text) if certificate_text else None
+    if secret and certificate:
+        raise InvalidSetting(
+            "KCPF_SP_CLIENT_SECRET and KCPF_SP_CERTIFICATE_PATH are both set: give one (the certificate is "
+            "preferred) and unset the other."
+        )
+    if not secret and not certificate:
+        raise InvalidSetting(
+            "KCPF_SP_CERTIFICATE_PATH is not set: with KCPF_STORE=sharepoint give the app's certificate "
+            "(a PEM file with its private key and certificate) or, failing that, KCPF_SP_CLIENT_SECRET."
+        )
+    if certificate is not None:
+        try:
+            Certificate.load(certificate)
+        except ValueError as error:
+            raise InvalidSetting(
+                f"KCPF_SP_CERTIFICATE_PATH: {error}. It must be a readable PEM file holding the app's "
+                "unencrypted private key and its certificate."
+            ) from None
+    site = required(
+        "KCPF_SP_SITE_URL", "the KCPF site's address, such as https://tenant.sharepoint.com/sites/kcpf"
+    )
+    parts = urlsplit(site)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise InvalidSetting(
+            f"KCPF_SP_SITE_URL is “{site}”: give the site's https address, such as "
+            "https://chorleysouthribble.sharepoint.com/sites/kcpf."
+        )
+    ca_text = env.get("KCPF_GRAPH_CA_BUNDLE", "").strip()
+    ca_bundle = Path(ca_text) if ca_text else None
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise InvalidSetting(f"KCPF_GRAPH_CA_BUNDLE is “{ca_bundle}”, which is not a file KCPF can read.")
+    return GraphSettings(
+        tenant_id=tenant,
+        client_id=client,
+        site_url=site.rstrip("/"),
+        client_secret=secret,
+        certificate_path=certificate,
+        graph_base_url=_https_url(env, "KCPF_GRAPH_BASE_URL", GRAPH_BASE_URL),
+        authority_host=_https_url(env, "KCPF_GRAPH_AUTHORITY", AUTHORITY_HOST),
+        ca_bundle=ca_bundle,
+    )
+
+
+def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip().rstrip("/")
+    if not value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidSetting(f"{name} is “{value}”: give an https address (the default is {default}).")
+    return value
