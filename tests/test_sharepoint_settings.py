@@ -124,6 +124,9 @@ def test_a_bad_certificate_file_is_named(tmp_path: Path, content: str | None, pr
     assert problem in raised.value.message
 
 
-def test_sharepoint_settings_are_ignored_with_the_sqlite_store() -> None:
-    settings = Settings.from_env(env(KCPF_STORE="sqlite", KCPF_SP_CLIENT_ID="not checked"))
-    assert settings.sharepoint is None
+def test_sharepoint_settings_given_before_the_switch_are_checked_and_kept() -> None:
+    settings = Settings.from_env(env(KCPF_STORE="sqlite"))
+    assert settings.store == "sqlite"
+    assert settings.sharepoint is not None
+    with pytest.raises(InvalidSetting, match="KCPF_SP_CLIENT_ID"):
+        Settings.from_env(env(KCPF_STORE="sqlite", KCPF_SP_CLIENT_ID="not a guid"))

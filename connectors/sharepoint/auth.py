@@ -7,7 +7,10 @@ configuration from the authority itself. Nothing secret is logged or put into ex
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,3 +134,16 @@ class TokenProvider:
                 + (f" (AADSTS{codes[0]})" if codes else "")
             )
         return token
+
+
+def token_roles(token: str) -> list[str] | None:
+    """The `roles` claim of an access token, read without verifying it (a diagnostic, not a decision)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    roles = claims.get("roles") if isinstance(claims, dict) else None
+    return [str(r) for r in roles] if isinstance(roles, list) else None

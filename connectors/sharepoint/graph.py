@@ -46,7 +46,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from connectors.sharepoint.auth import AuthFailed, Certificate, TokenProvider
+from connectors.sharepoint.auth import AuthFailed, Certificate, TokenProvider, token_roles
 
 log = logging.getLogger("kcpf.graph")
 
@@ -208,6 +208,13 @@ class GraphSession:
     def delete(self, path: str, *, if_match: str | None = None) -> None:
         headers = {"If-Match": if_match} if if_match is not None else None
         self._request("DELETE", path, headers=headers)
+
+    def app_roles(self) -> list[str] | None:
+        """The application permissions in the app's token (e.g. ["Sites.Selected"]); None if unreadable."""
+        try:
+            return token_roles(self._tokens.token())
+        except AuthFailed:
+            return None
 
     # --- the site -------------------------------------------------------------------------------------
     def site_path(self) -> str:

@@ -77,7 +77,7 @@ class Settings:
             ),
             h2_update_due=_month_day(env, "KCPF_H2_UPDATE_DUE", after="March", months=(4, 5, 6, 7, 8, 9)),
             store=_store(env),
-            sharepoint=_sharepoint(env) if _store(env) == "sharepoint" else None,
+            sharepoint=_sharepoint(env) if _store(env) == "sharepoint" or _any_sharepoint(env) else None,
         )
 
 
@@ -129,6 +129,12 @@ def _store(env: Mapping[str, str]) -> str:
     if store not in STORES:
         raise InvalidSetting(f"KCPF_STORE is “{store}”: choose sqlite (the default) or sharepoint.")
     return store
+
+
+def _any_sharepoint(env: Mapping[str, str]) -> bool:
+    """SharePoint settings given while the register is still in SQLite: checked too, so an administrator
+    can run `kcpf sharepoint check` and `provision` before switching KCPF_STORE."""
+    return any(v.strip() for k, v in env.items() if k.startswith("KCPF_SP_"))
 
 
 def _sharepoint(env: Mapping[str, str]) -> GraphSettings:

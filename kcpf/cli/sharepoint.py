@@ -1,0 +1,91 @@
+"""`kcpf sharepoint`: prepare and check the SharePoint site the register lives in (KCPF_STORE=sharepoint).
+
+kcpf sharepoint check       what is missing or wrong (permissions, site, lists, columns); exit 2 if any
+kcpf sharepoint provision   create what is missing; change nothing that is right; never delete
+
+Both work before the switch to SharePoint: with KCPF_STORE=sqlite they use the KCPF_SP_* settings if given.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from connectors.sharepoint.graph import GraphSession, GraphSettings
+from connectors.sharepoint.provision import Provisioner, Report
+from connectors.sharepoint.schema import SchemaInvalid, load_schema
+from kcpf.cli.arguments import EXIT_BAD_INPUT, EXIT_OK, Commands, Handler, Parser
+from kcpf.cli.settings import InvalidSetting
+from kcpf.wording import plural
+
+if TYPE_CHECKING:
+    from kcpf.cli.compose import Application
+
+SubHandler = Callable[["Application", argparse.Namespace], int]
+
+
+def add_commands(commands: Commands) -> dict[str, Handler]:
+    group = commands.add_parser("sharepoint", help="the SharePoint site the register lives in")
+    sub = group.add_subparsers(dest="sharepoint_command", required=True, parser_class=Parser)
+    sub.add_parser("check", help="say what is missing or misconfigured before the bot goes live")
+    sub.add_parser("provision", help="create the lists, library and columns KCPF needs (never deletes)")
+    handlers: dict[str, SubHandler] = {"check": _check, "provision": _provision}
+    # The register adapter's half adds its commands (`outbox`) here, next to these.
+
+    def run(app: Application, args: argparse.Namespace) -> int:
+        return handlers[args.sharepoint_command](app, args)
+
+    return {"sharepoint": run}
+
+
+def graph_session(settings: GraphSettings | None) -> GraphSession:
+    if settings is None:
+        raise InvalidSetting(
+            "KCPF_SP_SITE_URL is not set: give the SharePoint settings (KCPF_SP_TENANT_ID, "
+            "KCPF_SP_CLIENT_ID, KCPF_SP_CERTIFICATE_PATH or KCPF_SP_CLIENT_SECRET, KCPF_SP_SITE_URL) to "
+            "check or provision the site."
+        )
+    return GraphSession(settings)
+
+
+def _provisioner(app: Application) -> Provisioner:
+    try:
+        schema = load_schema()
+    except SchemaInvalid as error:
+        raise InvalidSetting(
+            f"The SharePoint schema in manifests/sharepoint is not usable: {error}"
+        ) from None
+    return Provisioner(graph_session(app.settings.sharepoint), schema)
+
+
+def _check(app: Application, args: argparse.Namespace) -> int:
+    report = _provisioner(app).check()
+    for note in report.notes:
+        print(f"ok: {note}")
+    _print_problems(report)
+    if report.ok:
+        print("The SharePoint site is ready for KCPF.")
+        return EXIT_OK
+    return EXIT_BAD_INPUT
+
+
+def _provision(app: Application, args: argparse.Namespace) -> int:
+    report = _provisioner(app).provision()
+    for change in report.changes:
+        print(f"done: {change}")
+    _print_problems(report)
+    if not report.ok:
+        return EXIT_BAD_INPUT
+    if not report.changes:
+        print("Nothing to do: the site already has every list, library and column KCPF needs.")
+    else:
+        print(f"{plural(len(report.changes), 'change')} made; `kcpf sharepoint check` confirms the site.")
+    return EXIT_OK
+
+
+def _print_problems(report: Report) -> None:
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    if report.problems:
+        print(f"{plural(len(report.problems), 'problem')} to put right before the bot can use SharePoint.")
