@@ -380,3 +380,12 @@ def test_a_chunk_whose_answer_was_lost_is_not_sent_twice(fake: FakeGraph) -> Non
 def test_upload_chunks_must_be_multiples_of_320_kib() -> None:
     with pytest.raises(ValueError, match="multiple of 327680"):
         GraphSettings(tenant_id="t", client_id="c", site_url="https://x/sites/y", upload_chunk=2_000_000)
+
+
+def test_an_upload_session_whose_answer_was_lost_is_simply_asked_for_again(fake: FakeGraph) -> None:
+    graph = session(fake)
+    drive = reports_drive(graph)
+    fake.faults.schedule(Fault("drop-after", only="createUploadSession"))
+    data = b"z" * (5 * 1024 * 1024)
+    assert graph.upload(drive, "again.docx", data)["size"] == len(data)
+    assert fake.faults.injected == {"drop-after": 1}

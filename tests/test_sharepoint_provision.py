@@ -13,7 +13,7 @@ from connectors.sharepoint.graph import GraphSession
 from connectors.sharepoint.provision import Provisioner
 from connectors.sharepoint.schema import load_schema
 from kcpf.cli import main
-from tests.fake_graph import FakeGraph
+from tests.fake_graph import FakeGraph, Fault
 
 SCHEMA = load_schema()
 WRITES = ("lists.create", "columns.create", "columns.update", "items.create", "items.update", "items.delete")
@@ -210,3 +210,10 @@ def test_the_commands_need_the_sharepoint_settings(
         monkeypatch.delenv(name, raising=False)
     assert main(["sharepoint", "check"]) == 2
     assert "KCPF_SP_SITE_URL is not set" in capsys.readouterr().err
+
+
+def test_sharepoint_failing_part_way_is_a_problem_not_a_traceback(fake: FakeGraph) -> None:
+    fake.faults.random(1.0, (Fault("unavailable", retry_after=0, only="/lists"),))
+    report = provisioner(fake, max_retries=2).check()
+    assert [p.where for p in report.problems] == ["SharePoint"]
+    assert "stopped answering part-way" in report.problems[0].what

@@ -197,8 +197,10 @@ class GraphSession:
             items.extend(page.get("value", []))
         return items
 
-    def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._request("POST", path, body=body)
+    def post(self, path: str, body: Mapping[str, Any], *, repeatable: bool = False) -> dict[str, Any]:
+        """`repeatable=True` when sending it twice does no harm (an upload session): then a lost answer is
+        retried like a read instead of raising `OutcomeUnknown`."""
+        return self._request("POST", path, body=body, repeatable=repeatable)
 
     def patch(self, path: str, body: Mapping[str, Any], *, if_match: str | None = None) -> dict[str, Any]:
         """With `if_match` (an item's eTag), a changed item raises `PreconditionFailed`, writing nothing."""
@@ -240,6 +242,8 @@ class GraphSession:
     def batch(self, requests_: Sequence[BatchRequest]) -> list[BatchResponse]:
         """Sends the requests in `$batch` calls of at most 20, in order; answers in the same order.
 
+        If a `$batch` call itself fails (e.g. `OutcomeUnknown`), the exception is raised: the chunks before
+        it were applied, so look writes up by KcpfWriteId before sending them again.
         Sub-requests answered 429/502/503/504 are sent again (in a later batch) after the longest Retry-After
         among them, within the same retry budget as single requests; when it runs out the last answer is
         returned as it is (the caller decides: an outbox keeps the write). `depends_on` must name requests
@@ -313,7 +317,9 @@ class GraphSession:
         if len(data) <= SIMPLE_UPLOAD_MAX:
             return self._request("PUT", f"{target}/content", raw=data, kind="PUT")
         session = self.post(
-            f"{target}/createUploadSession", {"item": {"@microsoft.graph.conflictBehavior": "replace"}}
+            f"{target}/createUploadSession",
+            {"item": {"@microsoft.graph.conflictBehavior": "replace"}},
+            repeatable=True,
         )
         upload_url = str(session["uploadUrl"])
         total = len(data)
@@ -352,11 +358,12 @@ class GraphSession:
         headers: Mapping[str, str] | None = None,
         kind: str | None = None,
         authorise: bool = True,
+        repeatable: bool = False,
     ) -> dict[str, Any]:
         url = path if path.startswith(("https://", "http://")) else f"{self._base}{path}"
         # Repeating these after a lost answer could apply them twice (or report a false 412).
-        unsafe = method == "POST" or (
-            method == "PATCH" and any(k.lower() == "if-match" for k in headers or {})
+        unsafe = not repeatable and (
+            method == "POST" or (method == "PATCH" and any(k.lower() == "if-match" for k in headers or {}))
         )
         attempt = 0
         while True:

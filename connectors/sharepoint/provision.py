@@ -49,6 +49,19 @@ class Provisioner:
     # --- check --------------------------------------------------------------------------------------------
     def check(self) -> Report:
         """Reads only. Every way the site differs from what KCPF needs, each with what to do."""
+        try:
+            return self._check()
+        except GraphError as error:  # SharePoint stopped answering part-way: say so, not a traceback
+            return Report((_unreachable(error),))
+
+    def provision(self) -> Report:
+        """Creates what is missing; a second run changes nothing and says so (no changes in the report)."""
+        try:
+            return self._provision()
+        except GraphError as error:
+            return Report((_unreachable(error),))
+
+    def _check(self) -> Report:
         problems: list[Problem] = []
         notes: list[str] = []
         site = self._site(problems)
@@ -77,9 +90,7 @@ class Provisioner:
             )
         return Report(tuple(problems), notes=tuple(notes))
 
-    # --- provision ----------------------------------------------------------------------------------------
-    def provision(self) -> Report:
-        """Creates what is missing; a second run changes nothing and says so (no changes in the report)."""
+    def _provision(self) -> Report:
         problems: list[Problem] = []
         site = self._site(problems)
         if site is None:
@@ -287,6 +298,14 @@ class Provisioner:
                 changes.append(f"{where}: {' and '.join(done)}")
         except GraphError as error:
             problems.append(_write_problem(where, error))
+
+
+def _unreachable(error: GraphError) -> Problem:
+    return Problem(
+        "SharePoint",
+        f"stopped answering part-way ({error.message})",
+        "try again in a few minutes; what was already done stays done",
+    )
 
 
 def _grant_fix(site_id: str, client_id: str) -> str:
