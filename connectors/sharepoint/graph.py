@@ -4,11 +4,12 @@ loop, e.g. with `asyncio.to_thread`) that authenticates, retries what is transie
 Why not `office365-rest-python-client`'s GraphClient for the requests themselves (read in its 3.3 source):
 - its service root is `get_graph_authority(AzureEnvironment)`: a fixed table of clouds, so aiming it at the
   fake in `tests/fake_graph` means subclassing `GraphRequest` and overriding `GraphClient.pending_request`;
-- its retry (`office365.runtime.retry.retry`) sleeps with `time.sleep` and picks its own backoff: neither the
-  sleep nor the random source can be injected, so tests would really sleep, and the cap is its own;
-- its `execute_batch` retries the whole `$batch` and gives no per-sub-request status or `Retry-After`, so a
-  throttled sub-request (Graph throttles inside a batch) cannot be retried on its own, and a 412 inside a
-  batch is not visible as such;
+- its retry (`office365.runtime.retry.retry`) calls a module-level `time.sleep` and uses a server's
+  Retry-After uncapped: the sleep cannot be injected (tests would really sleep) and Retry-After has no cap;
+- it works through its entity/query model, while the outbox needs each raw answer: status, eTag, body of
+  every `$batch` sub-response (its `execute_batch` does retry throttled sub-requests alone, which we
+  match), and it cannot tell "no answer after a create was sent" (apply at most once: `OutcomeUnknown`)
+  from "refused before it was applied" (safe to retry);
 - `execute_query_retry` swallows the final failure.
 So the requests go through a thin `requests` session here (the same HTTP stack GraphClient uses) and tokens
 come from msal (`connectors/sharepoint/auth.py`), as GraphClient's own `AuthenticationContext` does.
