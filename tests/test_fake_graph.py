@@ -259,9 +259,13 @@ def test_dates_only_read_back_as_midnight_in_the_site_zone_in_utc(client: Client
 
 
 def test_latency_is_added_to_every_request(fake: FakeGraph, client: Client) -> None:
-    import time
+    waits: list[float] = []
 
-    fake.latency = 0.2
-    started = time.monotonic()
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    fake.sleep = record
+    fake.latency = 0.05
     client.call("GET", f"/sites/{client.site_id}")
-    assert time.monotonic() - started >= 0.2
+    client.call("GET", f"/sites/{client.site_id}/lists")
+    assert waits == [0.05, 0.05]

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,7 @@ class FakeGraph:
         self.graph = Graph(hostname=hostname, site_path=site_path, client_id=client_id)
         self.faults = Faults()
         self.latency = 0.0
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # how latency and timeouts wait
         self.counts: Counter[str] = Counter()  # HTTP requests by operation (a $batch is one)
         self.tokens_issued = 0
         self._signing_key = secrets.token_bytes(32)
@@ -179,7 +180,7 @@ class FakeGraph:
     # --- HTTP ---------------------------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         if self.latency:
-            await asyncio.sleep(self.latency)
+            await self.sleep(self.latency)
         path = request.path
         body = await request.read()
         if path.endswith("/v2.0/.well-known/openid-configuration"):
@@ -220,7 +221,7 @@ class FakeGraph:
         if fault.kind == "unavailable":
             return _response(_unavailable(fault))
         if fault.kind == "timeout":
-            await asyncio.sleep(fault.delay)
+            await self.sleep(fault.delay)
             return None  # then answered (late): a slow server still applies the request
         return _drop(request)
 
