@@ -662,6 +662,17 @@ class Graph:
     ) -> Reply:
         self._require(app_id, write=method != "GET")
         library = self._library(drive_id)
+        list_item = re.fullmatch(r"items/01(\d{8})[0-9A-F]{8}/listItem(/fields)?", rest)
+        if list_item:  # a file's list item: its columns in the library
+            item = library.items.get(int(list_item.group(1)))
+            if item is None:
+                raise fail(404, "itemNotFound", "The resource could not be found.")
+            if method == "PATCH" and list_item.group(2):
+                self.operations["items.update"] += 1
+                return self._update_item(library, item, _json_body(body), {})
+            if method == "GET":
+                self.operations["items.get"] += 1
+                return Reply(200, self._item_json(library, item, _expand_fields(query)))
         match = re.fullmatch(r"root:/(.+?):(/content|/createUploadSession)?", rest)
         if not match:
             raise fail(400, "BadRequest", "Unsupported drive path")
@@ -781,7 +792,6 @@ class Graph:
             "webUrl": f"https://{self.hostname}/{self.site_path}/{library.name}/{path}",
             "file": {"mimeType": "application/octet-stream"},
             "parentReference": {"driveId": library.drive_id, "driveType": "documentLibrary"},
-            "sharepointIds": {"listId": library.id, "listItemId": item_id, "siteId": self.site_id},
             "createdDateTime": _now_iso(),
             "lastModifiedDateTime": _now_iso(),
         }
