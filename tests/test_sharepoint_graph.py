@@ -276,6 +276,30 @@ def test_a_throttled_sub_request_is_retried_alone_after_its_retry_after(fake: Fa
     assert len(fake.graph.items("KCPF Arrangements")) == 5
 
 
+def test_a_request_whose_dependency_was_throttled_is_retried_with_it(fake: FakeGraph) -> None:
+    graph = session(fake)
+    list_id = arrangements_list(graph)
+    first = BatchRequest("a", "POST", items_path(graph, list_id), {"fields": item_fields(1)})
+    second = BatchRequest("b", "GET", f"{items_path(graph, list_id)}/1", depends_on=["a"])
+    fake.faults.schedule(Fault("throttle", retry_after=0, only="/items"))  # "a": then "b" is a 424
+    answers = graph.batch([first, second])
+    assert [a.status for a in answers] == [201, 200]
+    assert len(fake.graph.items("KCPF Arrangements")) == 1
+
+
+def test_a_retried_sub_request_no_longer_waits_for_a_dependency_that_succeeded(fake: FakeGraph) -> None:
+    graph = session(fake)
+    list_id = arrangements_list(graph)
+    first = BatchRequest("a", "POST", items_path(graph, list_id), {"fields": item_fields(1)})
+    second = BatchRequest("b", "GET", f"/sites/{graph.site_id()}/lists/{list_id}/columns", depends_on=["a"])
+    fake.faults.schedule(Fault("throttle", retry_after=0, only="/columns"))
+    answers = graph.batch([first, second])
+    assert [a.status for a in answers] == [201, 200]
+    assert graph.requests_by_kind["$batch"] == 2
+    with pytest.raises(ValueError, match="unique"):
+        graph.batch([first, first])
+
+
 def test_a_conflict_inside_a_batch_is_returned_not_retried(fake: FakeGraph) -> None:
     graph = session(fake)
     list_id = arrangements_list(graph)

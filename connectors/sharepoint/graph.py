@@ -39,7 +39,7 @@ import random as random_module
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -246,28 +246,41 @@ class GraphSession:
         If a `$batch` call itself fails (e.g. `OutcomeUnknown`), the exception is raised: the chunks before
         it were applied, so look writes up by KcpfWriteId before sending them again.
         Sub-requests answered 429/502/503/504 are sent again (in a later batch) after the longest Retry-After
-        among them, within the same retry budget as single requests; when it runs out the last answer is
+        among them (with any request that failed 424 only because of them), within the same retry budget
+        as single requests; when it runs out the last answer is
         returned as it is (the caller decides: an outbox keeps the write). `depends_on` must name requests
         in the same chunk of 20; a chunk is never split across a dependency.
         """
+        ids = [r.id for r in requests_]
+        if len(set(ids)) != len(ids):
+            raise ValueError("batch request ids must be unique")
         pending = list(requests_)
         results: dict[str, BatchResponse] = {}
         attempt = 0
         while pending:
-            retry: list[BatchRequest] = []
+            again: set[str] = set()
             wait = 0.0
             for chunk in _chunks(pending, BATCH_LIMIT):
-                for response in self._send_batch(chunk):
-                    results[response.id] = response
-                    if response.status in RETRIABLE_STATUS:
-                        retry.append(next(r for r in chunk if r.id == response.id))
-                        wait = max(wait, _retry_after(response.headers) or 0.0)
-            if not retry or attempt >= self.settings.max_retries:
+                answers = {a.id: a for a in self._send_batch(chunk)}
+                results.update(answers)
+                for request in chunk:  # in order: a dependency is seen before what depends on it
+                    answer = answers[request.id]
+                    if answer.status in RETRIABLE_STATUS:
+                        again.add(request.id)
+                        wait = max(wait, _retry_after(answer.headers) or 0.0)
+                    elif answer.status == 424 and again.intersection(request.depends_on):
+                        again.add(request.id)  # it failed only because its dependency was throttled
+            if not again or attempt >= self.settings.max_retries:
                 break
             attempt += 1
-            self.retries += len(retry)
+            self.retries += len(again)
             self._sleep(self._backoff(attempt, wait or None))
-            pending = retry
+            # In request order; a dependency that already succeeded is no longer in the batch to wait for.
+            pending = [
+                replace(r, depends_on=tuple(d for d in r.depends_on if d in again))
+                for r in pending
+                if r.id in again
+            ]
         return [results[r.id] for r in requests_]
 
     def _send_batch(self, chunk: Sequence[BatchRequest]) -> list[BatchResponse]:
