@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msal  # type: ignore[import-untyped]
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -88,15 +87,17 @@ class TokenProvider:
         root = graph_base_url.split("://", 1)
         host = root[1].split("/", 1)[0] if len(root) == 2 else root[0]
         self._scope = f"{root[0]}://{host}{GRAPH_SCOPE_SUFFIX}" if len(root) == 2 else graph_base_url
-        self._app: msal.ConfidentialClientApplication | None = None
+        self._app: Any = None  # msal.ConfidentialClientApplication, made on first use
         self._lock = threading.Lock()
         self.requests = 0  # token round trips made (msal caches the token until shortly before it expires)
 
     def __repr__(self) -> str:
         return f"TokenProvider(authority={self._authority!r}, client_id={self._client_id!r})"
 
-    def _application(self) -> msal.ConfidentialClientApplication:
+    def _application(self) -> Any:
         if self._app is None:
+            import msal  # type: ignore[import-untyped]  # here, not at import: the CLI starts faster
+
             try:
                 self._app = msal.ConfidentialClientApplication(
                     self._client_id,

@@ -41,49 +41,43 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
 import requests
 
 from connectors.sharepoint.auth import AuthFailed, Certificate, TokenProvider, token_roles
+from connectors.sharepoint.config import (
+    AUTHORITY_HOST,
+    BATCH_LIMIT,
+    GRAPH_BASE_URL,
+    MAX_PAGE_SIZE,
+    SIMPLE_UPLOAD_MAX,
+    UPLOAD_CHUNK_UNIT,
+    GraphSettings,
+)
+
+__all__ = [
+    "AUTHORITY_HOST",
+    "BATCH_LIMIT",
+    "GRAPH_BASE_URL",
+    "MAX_PAGE_SIZE",
+    "UPLOAD_CHUNK_UNIT",
+    "BatchRequest",
+    "BatchResponse",
+    "GraphError",
+    "GraphSession",
+    "GraphSettings",
+    "NotFoundError",
+    "OutcomeUnknown",
+    "PreconditionFailed",
+    "ThrottledOut",
+    "Unavailable",
+]
 
 log = logging.getLogger("kcpf.graph")
 
-GRAPH_BASE_URL: Final = "https://graph.microsoft.com/v1.0"
-AUTHORITY_HOST: Final = "https://login.microsoftonline.com"
-# List items page at 200 by default and at most 5,000 a page ($top above that still gives 5,000): SharePoint's
-# list view threshold. Ask for the most on every collection read: the register of 1,000 is one request.
-MAX_PAGE_SIZE: Final = 5000
-BATCH_LIMIT: Final = 20  # JSON batching: "currently limited to 20" requests per $batch (Graph docs)
-UPLOAD_CHUNK_UNIT: Final = 327_680  # upload-session chunks must be multiples of 320 KiB
-SIMPLE_UPLOAD_MAX: Final = 4 * 1024 * 1024  # Graph recommends upload sessions above 4 MB
 RETRIABLE_STATUS: Final = frozenset({429, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class GraphSettings:
-    """Where Graph and the sign-in authority are, and who the app is. Exactly one of `client_secret` or
-    `certificate_path` (PEM with the private key and the certificate; thumbprint computed)."""
-
-    tenant_id: str
-    client_id: str
-    site_url: str  # e.g. https://chorleysouthribble.sharepoint.com/sites/kcpf
-    client_secret: str | None = field(default=None, repr=False)
-    certificate_path: Path | None = None
-    graph_base_url: str = GRAPH_BASE_URL
-    authority_host: str = AUTHORITY_HOST
-    ca_bundle: Path | None = None  # a CA file to trust (a TLS-inspecting proxy; the fake's self-signed CA)
-    timeout: float = 30.0  # seconds, per HTTP request
-    max_retries: int = 6  # retries after the first attempt
-    backoff_base: float = 0.5  # seconds: the first retry waits up to this (doubling each time)
-    backoff_cap: float = 30.0  # seconds: no single wait is longer, whatever Retry-After says
-    upload_chunk: int = 10 * UPLOAD_CHUNK_UNIT  # 3.2 MiB, a multiple of 320 KiB
-
-    def __post_init__(self) -> None:
-        if self.upload_chunk <= 0 or self.upload_chunk % UPLOAD_CHUNK_UNIT:
-            raise ValueError(f"upload_chunk must be a multiple of {UPLOAD_CHUNK_UNIT} bytes")
 
 
 class GraphError(Exception):

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from connectors.sharepoint.auth import Certificate
-from connectors.sharepoint.graph import AUTHORITY_HOST, GRAPH_BASE_URL, GraphSettings
+from connectors.sharepoint.config import AUTHORITY_HOST, GRAPH_BASE_URL, GraphSettings
 from kcpf.errors import KcpfError
 from kcpf.framework import CURRENT_VERSION, VERSIONS, FrameworkVersion, framework_version
 from kcpf.lifecycle import RoleDirectory
@@ -172,6 +171,8 @@ def _sharepoint(env: Mapping[str, str]) -> GraphSettings:
             "(a PEM file with its private key and certificate) or, failing that, KCPF_SP_CLIENT_SECRET."
         )
     if certificate is not None:
+        from connectors.sharepoint.auth import Certificate  # only when SharePoint is configured
+
         try:
             Certificate.load(certificate)
         except ValueError as error:

@@ -12,14 +12,14 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from connectors.sharepoint.graph import GraphSession, GraphSettings
-from connectors.sharepoint.provision import Provisioner, Report
-from connectors.sharepoint.schema import SchemaInvalid, load_schema
+from connectors.sharepoint.config import GraphSettings
 from kcpf.cli.arguments import EXIT_BAD_INPUT, EXIT_OK, Commands, Handler, Parser
 from kcpf.cli.settings import InvalidSetting
 from kcpf.wording import plural
 
 if TYPE_CHECKING:
+    from connectors.sharepoint.graph import GraphSession
+    from connectors.sharepoint.provision import Provisioner, Report
     from kcpf.cli.compose import Application
 
 SubHandler = Callable[["Application", argparse.Namespace], int]
@@ -46,10 +46,15 @@ def graph_session(settings: GraphSettings | None) -> GraphSession:
             "KCPF_SP_CLIENT_ID, KCPF_SP_CERTIFICATE_PATH or KCPF_SP_CLIENT_SECRET, KCPF_SP_SITE_URL) to "
             "check or provision the site."
         )
+    from connectors.sharepoint.graph import GraphSession  # the HTTP and auth libraries: only when used
+
     return GraphSession(settings)
 
 
 def _provisioner(app: Application) -> Provisioner:
+    from connectors.sharepoint.provision import Provisioner
+    from connectors.sharepoint.schema import SchemaInvalid, load_schema
+
     try:
         schema = load_schema()
     except SchemaInvalid as error:
