@@ -73,6 +73,8 @@ def test_app_only_sign_in_finds_the_site_and_reuses_the_token(fake: FakeGraph, c
     assert site["webUrl"] == fake.site_url
     graph.get(f"/sites/{graph.site_id()}/lists")
     assert fake.tokens_issued == 1
+    assert graph.token_requests == 2  # the authority's OpenID configuration, then the token
+    assert graph.round_trips == 4
 
 
 def test_a_wrong_secret_fails_with_the_authority_code_and_never_the_secret(

@@ -26,8 +26,9 @@ Contract for callers (the register adapter):
   so the register adapter turns it into `kcpf.errors.Conflict` with words for the officer.
 - In `batch`, sub-responses keep their own status (a 412 or 404 inside a batch is returned, not raised);
   only throttled (429) or unavailable (503/502/504) sub-requests are retried, alone, after their Retry-After.
-- `requests_by_kind` counts every HTTP round trip, retries included, by kind ("GET", "POST", "PATCH", "PUT",
-  "DELETE", "$batch", "upload-chunk", "token"); `round_trips` is their sum. The benchmark reads these.
+- `requests_by_kind` counts every HTTP round trip to Graph, retries included, by kind ("GET", "POST",
+  "PATCH", "PUT", "DELETE", "$batch", "upload-chunk"); `token_requests` counts those to the sign-in authority
+  (msal caches the token for about an hour); `round_trips` is all of them. The benchmark reads these.
 """
 
 from __future__ import annotations
@@ -169,6 +170,10 @@ class GraphSession:
 
     def __repr__(self) -> str:
         return f"GraphSession(base={self._base!r}, site={self.settings.site_url!r})"
+
+    @property
+    def token_requests(self) -> int:
+        return self._tokens.requests
 
     @property
     def round_trips(self) -> int:
