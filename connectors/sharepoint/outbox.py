@@ -297,19 +297,29 @@ class Outbox:
         with self._transaction() as db:
             db.executemany("UPDATE operations SET sent = 1, applied = 1 WHERE key = ? AND n = ?", marks)
 
-    def finish(self, write: PendingWrite) -> Receipt:
-        """Every operation is applied: the write is done."""
-        receipt = Receipt(
-            write.key,
-            WriteState.APPLIED,
-            write.actor,
-            write.action,
-            write.references,
-            describe(write, WriteState.APPLIED),
-            write.attempts,
-        )
-        self._close(write, receipt)
-        return receipt
+    def finish(self, writes: Sequence[PendingWrite]) -> list[Receipt]:
+        """Every operation of these writes is applied: they are done (one transaction)."""
+        receipts = [
+            Receipt(
+                write.key,
+                WriteState.APPLIED,
+                write.actor,
+                write.action,
+                write.references,
+                describe(write, WriteState.APPLIED),
+                write.attempts,
+            )
+            for write in writes
+        ]
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE writes SET state = ?, message = ?, attempts = ?, finished_at = ? WHERE key = ?",
+                [
+                    (r.state.value, r.message, w.attempts, self._clock(), w.key)
+                    for w, r in zip(writes, receipts, strict=True)
+                ],
+            )
+        return receipts
 
     def refuse(self, write: PendingWrite, reason: str) -> Receipt:
         """SharePoint will never accept the rest of it (someone else's change): stop and say why."""
@@ -347,32 +357,39 @@ class Outbox:
             write.attempts,
         )
 
-    def failed_attempt(self, write: PendingWrite, error: str) -> Receipt | None:
-        """Count an attempt that failed for a passing reason; a receipt once it has failed for too long."""
-        write.attempts += 1
-        overdue = (
-            write.attempts >= self.still_failing_attempts
-            or self._clock() - write.created_at >= self.still_failing_after
-        )
-        warn = overdue and not write.warned
-        write.warned = write.warned or warn
-        state = WriteState.STILL_FAILING if write.warned else WriteState.PENDING
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE writes SET attempts = ?, warned = ?, state = ?, message = ? WHERE key = ?",
-                (write.attempts, int(write.warned), state.value, error, write.key),
+    def failed_attempts(self, writes: Sequence[PendingWrite], error: str) -> list[Receipt]:
+        """Count an attempt that failed for a passing reason (one transaction for all); a receipt for each
+        write that has now failed for too long (once per write)."""
+        now = self._clock()
+        warnings = []
+        rows = []
+        for write in writes:
+            write.attempts += 1
+            overdue = (
+                write.attempts >= self.still_failing_attempts
+                or now - write.created_at >= self.still_failing_after
             )
-        if not warn:
-            return None
-        return Receipt(
-            write.key,
-            WriteState.STILL_FAILING,
-            write.actor,
-            write.action,
-            write.references,
-            describe(write, WriteState.STILL_FAILING, error),
-            write.attempts,
-        )
+            if overdue and not write.warned:
+                write.warned = True
+                warnings.append(
+                    Receipt(
+                        write.key,
+                        WriteState.STILL_FAILING,
+                        write.actor,
+                        write.action,
+                        write.references,
+                        describe(write, WriteState.STILL_FAILING, error),
+                        write.attempts,
+                    )
+                )
+            state = WriteState.STILL_FAILING if write.warned else WriteState.PENDING
+            rows.append((write.attempts, int(write.warned), state.value, error, write.key))
+        if rows:
+            with self._transaction() as db:
+                db.executemany(
+                    "UPDATE writes SET attempts = ?, warned = ?, state = ?, message = ? WHERE key = ?", rows
+                )
+        return warnings
 
     # For T&P: `kcpf sharepoint outbox`
 

@@ -36,7 +36,7 @@ from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 from connectors.sharepoint import mapping
-from connectors.sharepoint.graph import BatchRequest, BatchResponse, GraphError, GraphSession
+from connectors.sharepoint.graph import BATCH_LIMIT, BatchRequest, BatchResponse, GraphError, GraphSession
 from connectors.sharepoint.outbox import Operation, Outbox, PendingWrite, Receipt, WriteState
 from connectors.sharepoint.schema import Schema, load_schema
 from kcpf.assessment import Assessment
@@ -127,6 +127,7 @@ class SharePointRegister:
         self._site_id = ""
         self._refreshed_at: float | None = None
         self._pending = outbox.pending()
+        self._decoded_ops: dict[str, Any] = {}
         self._refusals: dict[str, KcpfError] = {}  # why writes were refused, by key, in this process
         self._wake: Callable[[], None] = lambda: None
 
@@ -263,11 +264,20 @@ class SharePointRegister:
         for write in self._pending:
             for n, op in enumerate(write.operations):
                 if op.list == mapping.ARRANGEMENTS and n not in write.applied:
-                    view[op.reference] = (
-                        mapping.arrangement_from_fields(op.fields),
-                        mapping.history_from_fields(op.fields),
-                    )
+                    view[op.reference] = self._decoded(op)
         return view
+
+    def _decoded(self, op: Operation) -> Any:
+        """A pending operation's object (and history), decoded once."""
+        found = self._decoded_ops.get(op.write_id)
+        if found is None:
+            if op.list == mapping.ARRANGEMENTS:
+                found = (mapping.arrangement_from_fields(op.fields), mapping.history_from_fields(op.fields))
+            else:
+                kind = next(k for k, v in mapping.RECORD_LISTS.items() if v == op.list)
+                found = mapping.record_from_fields(kind, op.fields)
+            self._decoded_ops[op.write_id] = found
+        return found
 
     def _records(self, kind: type[T]) -> list[T]:
         key = mapping.record_list(kind)
@@ -275,7 +285,7 @@ class SharePointRegister:
         for write in self._pending:
             for n, op in enumerate(write.operations):
                 if op.list == key and n not in write.applied:
-                    records.append(mapping.record_from_fields(kind, op.fields))
+                    records.append(self._decoded(op))
         return records
 
     # Reads
@@ -540,20 +550,30 @@ class SharePointRegister:
         return progressed
 
     def _apply(self, chosen: list[tuple[PendingWrite, int]]) -> bool:
-        """Look up what was sent before without an answer, then send the rest in `$batch`es of 20."""
-        progressed = self._look_up([(w, n) for w, n in chosen if n in w.sent])
+        """Look up what was sent before without an answer, then send the rest, one `$batch` of 20 at a
+        time: a batch that fails leaves only its own 20 to look up."""
+        progressed = False
+        sent_before = [(w, n) for w, n in chosen if n in w.sent]
+        for start in range(0, len(sent_before), BATCH_LIMIT):
+            progressed = self._look_up(sent_before[start : start + BATCH_LIMIT]) or progressed
         to_send: list[tuple[PendingWrite, int]] = []
-        requests: list[BatchRequest] = []
         for write, n in chosen:
             if n in write.applied or write.key in self._refusals:
                 continue
-            request = self._request(write, n)
-            if request is None:
-                continue
             to_send.append((write, n))
-            requests.append(request)
+            if len(to_send) == BATCH_LIMIT:
+                progressed = self._send(to_send) or progressed
+                to_send = []
+        if to_send:
+            progressed = self._send(to_send) or progressed
+        return progressed
+
+    def _send(self, to_send: list[tuple[PendingWrite, int]]) -> bool:
+        built = [(w, n, r) for w, n in to_send if (r := self._request(w, n)) is not None]
+        to_send = [(w, n) for w, n, _ in built]
+        requests = [dataclasses.replace(r, id=str(i)) for i, (_, _, r) in enumerate(built)]
         if not requests:
-            return progressed
+            return False
         self.outbox.mark_sent([(w.key, n) for w, n in to_send])
         for write, n in to_send:
             write.sent.add(n)
@@ -588,7 +608,7 @@ class SharePointRegister:
                 )
         self._failed(list(failing.values()), "SharePoint did not answer in time")
         self._mark_applied(applied)
-        progressed = progressed or bool(applied)
+        progressed = bool(applied)
         # A 412 (or a 409 on a unique key) is someone else's change, or our own write whose answer was lost.
         progressed = self._look_up(stale, missing=self._stale) or progressed
         return self._look_up(taken, missing=self._taken) or progressed
@@ -672,13 +692,19 @@ class SharePointRegister:
 
     def _settle(self, writes: list[PendingWrite]) -> None:
         """Finish the writes now wholly applied, and tell whoever listens."""
-        for write in writes:
-            if write.done and write.key not in self._refusals:
-                receipt = self.outbox.finish(write)
-                with self._lock:
-                    self._pending = [w for w in self._pending if w.key != write.key]
-                if write.announced:
-                    self.outbox.emit(receipt)
+        done = [w for w in writes if w.done and w.key not in self._refusals]
+        if not done:
+            return
+        receipts = self.outbox.finish(done)
+        keys = {w.key for w in done}
+        with self._lock:
+            self._pending = [w for w in self._pending if w.key not in keys]
+            for write in done:
+                for op in write.operations:
+                    self._decoded_ops.pop(op.write_id, None)
+        for write, receipt in zip(done, receipts, strict=True):
+            if write.announced:
+                self.outbox.emit(receipt)
 
     def _refuse(self, write: PendingWrite, reason: KcpfError) -> None:
         if write.key in self._refusals:
@@ -691,10 +717,8 @@ class SharePointRegister:
             self.outbox.emit(receipt)
 
     def _failed(self, writes: list[PendingWrite], error: str) -> None:
-        for write in writes:
-            receipt = self.outbox.failed_attempt(write, error)
-            if receipt is not None:
-                self.outbox.emit(receipt)
+        for receipt in self.outbox.failed_attempts(writes, error):
+            self.outbox.emit(receipt)
 
 
 @contextmanager
