@@ -197,3 +197,19 @@ def test_the_outbox_file_is_wal_and_survives_reopening(tmp_path: Path) -> None:
 def test_the_register_is_the_one_the_bot_gets(fake: FakeGraph, tmp_path: Path) -> None:
     with sharepoint_register(session_for(fake), tmp_path) as register:
         assert isinstance(register, SharePointRegister)
+
+
+def test_two_processes_sharing_the_outbox_never_both_apply_it(fake: FakeGraph, tmp_path: Path) -> None:
+    """The bot and a CLI command on one data directory: one applies, the other only records."""
+    with (
+        sharepoint_register(session_for(fake), tmp_path) as bot,
+        sharepoint_register(session_for(fake), tmp_path) as cli,
+    ):
+        with bot.outbox.applying() as mine:
+            assert mine
+            with collect_receipts() as receipts:
+                cli.save(bare_arrangement(), action="record", actor=ALICE, at=WHEN)
+            assert [r.state for r in receipts] == [WriteState.PENDING]
+            assert items(fake) == []
+        assert bot.flush() is False
+    assert len(items(fake)) == 1

@@ -14,6 +14,7 @@ it is kept pending, when it is still not saved after `still_failing_attempts` at
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import random as random_module
@@ -155,7 +156,9 @@ class Outbox:
         self.still_failing_after = still_failing_after
         self._clock = clock
         self._lock = threading.RLock()
+        self._applier = threading.Lock()
         self._listeners: list[Listener] = []
+        self._lock_file = open(f"{self.path}.lock", "a+b")  # noqa: SIM115 - held open while the outbox is
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
         self._db.execute("PRAGMA journal_mode = WAL")
         # FULL: a write the officer was told is safe survives a power cut, not only a killed process.
@@ -167,6 +170,7 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._lock_file.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -255,38 +259,44 @@ class Outbox:
         """Every write not yet applied or refused, oldest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT key, actor, action, created_at, attempts, warned, announced FROM writes"
-                " WHERE state IN (?, ?) ORDER BY number",
+                "SELECT w.key, w.actor, w.action, w.created_at, w.attempts, w.warned, w.announced,"
+                " o.n, o.list, o.kind, o.reference, o.from_version, o.write_id, o.fields, o.sent, o.applied"
+                " FROM writes w JOIN operations o ON o.key = w.key WHERE w.state IN (?, ?)"
+                " ORDER BY w.number, o.n",
                 (WriteState.PENDING.value, WriteState.STILL_FAILING.value),
             ).fetchall()
-            writes = []
-            for key, actor, action, created_at, attempts, warned, announced in rows:
-                write = PendingWrite(key, actor, action, created_at, [], attempts=attempts)
+        writes: dict[str, PendingWrite] = {}
+        for row in rows:
+            key, actor, action, created_at, attempts, warned, announced = row[:7]
+            n, list_key, kind, reference, from_version, write_id, fields, sent, applied = row[7:]
+            write = writes.get(key)
+            if write is None:
+                write = writes[key] = PendingWrite(key, actor, action, created_at, [], attempts=attempts)
                 write.warned, write.announced = bool(warned), bool(announced)
-                for (
-                    n,
-                    list_key,
-                    kind,
-                    reference,
-                    from_version,
-                    write_id,
-                    fields,
-                    sent,
-                    applied,
-                ) in self._db.execute(
-                    "SELECT n, list, kind, reference, from_version, write_id, fields, sent, applied"
-                    " FROM operations WHERE key = ? ORDER BY n",
-                    (key,),
-                ):
-                    write.operations.append(
-                        Operation(list_key, kind, reference, json.loads(fields), write_id, from_version)
-                    )
-                    if sent:
-                        write.sent.add(n)
-                    if applied:
-                        write.applied.add(n)
-                writes.append(write)
-        return writes
+            write.operations.append(
+                Operation(list_key, kind, reference, json.loads(fields), write_id, from_version)
+            )
+            if sent:
+                write.sent.add(n)
+            if applied:
+                write.applied.add(n)
+        return list(writes.values())
+
+    @contextmanager
+    def applying(self) -> Iterator[bool]:
+        """Whether this process may apply the outbox now: one process at a time does (an exclusive lock on
+        a file next to it), so the bot and a CLI command sharing the data directory never send the same
+        write twice. The others only record; the one applying picks their writes up."""
+        with self._applier:  # one thread of this process; the file lock keeps other processes out
+            try:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def mark_sent(self, marks: Sequence[tuple[str, int]]) -> None:
         """Before sending: after a crash these are looked up by key, never blindly sent again."""

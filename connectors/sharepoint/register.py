@@ -501,7 +501,12 @@ class SharePointRegister:
     def flush(self) -> bool:
         """Apply what is pending, oldest first; True while something is still pending (SharePoint is
         failing). Safe to call from any thread; the outbox worker calls it."""
-        with self._flush_lock:
+        with self._flush_lock, self.outbox.applying() as mine:
+            with self._lock:
+                # Writes recorded by another process sharing the outbox are applied here too.
+                self._pending = self.outbox.pending()
+            if not mine:
+                return bool(self._pending)
             for _ in range(100):  # rounds: an arrangement changed twice needs one round per change
                 with self._lock:
                     writes = list(self._pending)
