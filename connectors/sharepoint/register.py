@@ -32,12 +32,28 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 from connectors.sharepoint import mapping
-from connectors.sharepoint.graph import BATCH_LIMIT, BatchRequest, BatchResponse, GraphError, GraphSession
-from connectors.sharepoint.outbox import Operation, Outbox, PendingWrite, Receipt, WriteState
+from connectors.sharepoint.graph import (
+    BATCH_LIMIT,
+    BatchRequest,
+    BatchResponse,
+    GraphError,
+    GraphSession,
+    GraphSettings,
+)
+from connectors.sharepoint.outbox import (
+    OUTBOX_FILE,
+    Operation,
+    Outbox,
+    OutboxWorker,
+    PendingWrite,
+    Receipt,
+    WriteState,
+)
 from connectors.sharepoint.schema import Schema, load_schema
 from kcpf.assessment import Assessment
 from kcpf.errors import Conflict, InvalidInput, KcpfError, NotFound
@@ -54,6 +70,8 @@ LISTS: Final = (mapping.ARRANGEMENTS, *mapping.RECORD_LISTS.values())
 TRANSIENT: Final = frozenset({408, 429, 500, 502, 503, 504})
 # Graph pages SharePoint list items at 200 unless asked, and at most 5,000 a page (the list view threshold).
 PAGE_SIZE: Final = 5000
+# A bot turn's reads within this many seconds of the last delta are answered from the cache alone.
+DEFAULT_FRESHNESS: Final = 5.0
 
 _receipts: ContextVar[list[Receipt] | None] = ContextVar("kcpf_sharepoint_receipts", default=None)
 _write_key: ContextVar[str | None] = ContextVar("kcpf_sharepoint_write_key", default=None)
@@ -756,3 +774,23 @@ def _graph_error(response: BatchResponse) -> GraphError:
 
 def _describe(error: GraphError) -> str:
     return f"SharePoint: {error.status} {error.code}"
+
+
+@contextmanager
+def running_register(
+    settings: GraphSettings, data_dir: Path, *, freshness: float = DEFAULT_FRESHNESS
+) -> Iterator[SharePointRegister]:
+    """The SharePoint register as an application runs it: the Graph session, the outbox in the data
+    directory and its background worker (started now, so writes left by a previous run are applied, and
+    stopped on exit). Nothing is sent until the first read or write: start-up works while SharePoint is
+    down, and `kcpf sharepoint outbox` still answers."""
+    outbox = Outbox(data_dir / OUTBOX_FILE)
+    register = SharePointRegister(GraphSession(settings), outbox, freshness=freshness)
+    worker = OutboxWorker(register.flush)
+    register.on_wake(worker.wake)
+    worker.start()
+    try:
+        yield register
+    finally:
+        worker.stop()
+        outbox.close()

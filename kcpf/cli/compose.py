@@ -11,6 +11,7 @@ from connectors.sqlite_register import SqliteRegister
 from kcpf.cli.settings import InvalidSetting, Settings
 from kcpf.framework import FrameworkVersion
 from kcpf.lifecycle import Actor
+from kcpf.ports import Register
 from kcpf.services import FrameworkService
 
 
@@ -43,8 +44,24 @@ def prepare_data_dir(settings: Settings) -> None:
 @contextmanager
 def application(settings: Settings) -> Iterator[Application]:
     clock = SystemClock()
+    with _register(settings) as register:
+        yield Application(settings, FrameworkService(register, clock, settings.framework()))
+
+
+@contextmanager
+def _register(settings: Settings) -> Iterator[Register]:
+    """KCPF_STORE: the embedded SQLite file, or the SharePoint lists (with their outbox and its worker)."""
+    if settings.store == "sharepoint":
+        if settings.sharepoint is None:
+            raise InvalidSetting("KCPF_STORE is sharepoint but the KCPF_SP_* settings are missing.")
+        # Imported here: the Graph and sign-in libraries load only when SharePoint is used.
+        from connectors.sharepoint.register import running_register
+
+        with running_register(settings.sharepoint, settings.data_dir) as sharepoint:
+            yield sharepoint
+        return
     register = SqliteRegister(settings.register_path)
     try:
-        yield Application(settings, FrameworkService(register, clock, settings.framework()))
+        yield register
     finally:
         register.close()

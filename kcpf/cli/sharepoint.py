@@ -32,6 +32,7 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
     sub.add_parser("provision", help="create the lists, library and columns KCPF needs (never deletes)")
     handlers: dict[str, SubHandler] = {"check": _check, "provision": _provision}
     # The register adapter's half adds its commands (`outbox`) here, next to these.
+    handlers.update(_outbox_commands(sub))
 
     def run(app: Application, args: argparse.Namespace) -> int:
         return handlers[args.sharepoint_command](app, args)
@@ -94,3 +95,35 @@ def _print_problems(report: Report) -> None:
         print(f"problem: {problem}")
     if report.problems:
         print(f"{plural(len(report.problems), 'problem')} to put right before the bot can use SharePoint.")
+
+
+# --- `kcpf sharepoint outbox` (the register adapter's half) ---------------------------------------------
+
+
+def _outbox_commands(sub: Commands) -> dict[str, SubHandler]:
+    sub.add_parser("outbox", help="list the writes recorded but not yet in SharePoint (oldest first)")
+    return {"outbox": _outbox}
+
+
+def _outbox(app: Application, args: argparse.Namespace) -> int:
+    """Reads the outbox file only: it answers while SharePoint is down, which is when it matters."""
+    from connectors.sharepoint.outbox import OUTBOX_FILE, Outbox
+
+    path = app.settings.data_dir / OUTBOX_FILE
+    if not path.exists():
+        print(
+            f"No SharePoint outbox in {app.settings.data_dir}: nothing was written to SharePoint from here."
+        )
+        return EXIT_OK
+    outbox = Outbox(path)
+    try:
+        lines = outbox.report()
+    finally:
+        outbox.close()
+    for line in lines:
+        print(line)
+    if lines:
+        print(f"{plural(len(lines), 'write')} waiting for SharePoint; KCPF retries them in the background.")
+    else:
+        print("Nothing is waiting: every write is in SharePoint.")
+    return EXIT_OK
