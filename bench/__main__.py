@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bench import import_export
+from bench import import_export, sharepoint
 
 
 def main() -> None:
     import_export.main()
+    sharepoint.main()
 
 
 if __name__ == "__main__":
