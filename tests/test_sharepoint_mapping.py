@@ -228,4 +228,3 @@ def test_every_column_written_is_in_the_schema_and_every_schema_column_is_writte
 def test_an_item_without_kcpf_data_is_refused_with_its_reference() -> None:
     with pytest.raises(mapping.UnreadableItem, match=r"KCP-0004.*version history"):
         mapping.arrangement_from_fields({"KcpfReference": "KCP-0004", "Title": "Edited by hand"})
-
