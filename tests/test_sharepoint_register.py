@@ -148,3 +148,15 @@ def test_the_register_is_read_back_by_a_new_process(fake: FakeGraph, tmp_path: P
         expected = (first.arrangements(), first.assessments(), first.audit_log())
     with sharepoint_register(session_for(fake), tmp_path / "b") as second:
         assert (second.arrangements(), second.assessments(), second.audit_log()) == expected
+
+
+def test_an_assessment_is_saved_in_one_round_trip(
+    fake: FakeGraph, session: GraphSession, tmp_path: Path
+) -> None:
+    """The arrangement's update and its new record go in one $batch, the record depending on the update."""
+    with sharepoint_register(session, tmp_path, freshness=60) as register:
+        stored = register.save(full_arrangement(), action="record", actor=ALICE, at=WHEN)
+        session.reset_counts()
+        register.save(stored, action="assess", actor=ALICE, at=LATER, records=[assessment_of(stored)])
+        assert (session.round_trips, session.requests_by_kind["$batch"]) == (1, 1)
+        assert len(fake.graph.items("KCPF Assessments")) == 1

@@ -72,6 +72,7 @@ TRANSIENT: Final = frozenset({408, 429, 500, 502, 503, 504})
 PAGE_SIZE: Final = 5000
 # A bot turn's reads within this many seconds of the last delta are answered from the cache alone.
 DEFAULT_FRESHNESS: Final = 5.0
+TURN_TIMEOUT: Final = 4.0  # seconds per Graph request when an officer is waiting
 
 _receipts: ContextVar[list[Receipt] | None] = ContextVar("kcpf_sharepoint_receipts", default=None)
 _write_key: ContextVar[str | None] = ContextVar("kcpf_sharepoint_write_key", default=None)
@@ -542,33 +543,29 @@ class SharePointRegister:
             return bool(self._pending)
 
     def _round(self, writes: list[PendingWrite]) -> bool:
-        """One pass: arrangements (one change per arrangement), then the records of the writes whose
-        arrangements are in. True if anything was applied or settled."""
-        progressed = False
-        for phase in (mapping.ARRANGEMENTS, "records"):
-            chosen: list[tuple[PendingWrite, int]] = []
-            busy: set[str] = set()
-            for write in writes:
-                if write.done:
+        """One pass: one change per arrangement (a later write to it waits), with the records of its write
+        in the same `$batch`, each depending on the arrangement's request, so a refused (412) update takes
+        its records with it. True if anything was applied."""
+        chosen: list[tuple[PendingWrite, int]] = []
+        busy: set[str] = set()
+        for write in writes:
+            if write.done:
+                continue
+            waiting = False
+            for n, op in enumerate(write.operations):
+                if op.list != mapping.ARRANGEMENTS or n in write.applied:
                     continue
-                arrangements_in = all(
-                    n in write.applied
+                waiting = waiting or op.reference in busy
+                if op.reference not in busy:
+                    chosen.append((write, n))
+                busy.add(op.reference)
+            if not waiting:
+                chosen += [
+                    (write, n)
                     for n, op in enumerate(write.operations)
-                    if op.list == mapping.ARRANGEMENTS
-                )
-                for n, op in enumerate(write.operations):
-                    is_arrangement = op.list == mapping.ARRANGEMENTS
-                    if n in write.applied:
-                        continue
-                    if is_arrangement:
-                        # Later writes to the same arrangement wait for this one.
-                        if phase == mapping.ARRANGEMENTS and op.reference not in busy:
-                            chosen.append((write, n))
-                        busy.add(op.reference)
-                    elif phase == "records" and arrangements_in:
-                        chosen.append((write, n))
-            if chosen:
-                progressed = self._apply(chosen) or progressed
+                    if op.list != mapping.ARRANGEMENTS and n not in write.applied
+                ]
+        progressed = self._apply(chosen) if chosen else False
         self._settle(writes)
         return progressed
 
@@ -591,10 +588,32 @@ class SharePointRegister:
             progressed = self._send(to_send) or progressed
         return progressed
 
-    def _send(self, to_send: list[tuple[PendingWrite, int]]) -> bool:
-        built = [(w, n, r) for w, n in to_send if (r := self._request(w, n)) is not None]
-        to_send = [(w, n) for w, n, _ in built]
-        requests = [dataclasses.replace(r, id=str(i)) for i, (_, _, r) in enumerate(built)]
+    def _send(self, candidates: list[tuple[PendingWrite, int]]) -> bool:
+        ids: dict[tuple[str, int], str] = {}
+        to_send: list[tuple[PendingWrite, int]] = []
+        requests: list[BatchRequest] = []
+        for write, n in candidates:
+            if write.key in self._refusals:
+                continue
+            depends = [
+                m
+                for m, op in enumerate(write.operations)
+                if op.list == mapping.ARRANGEMENTS and m not in write.applied
+            ]
+            if write.operations[n].list == mapping.ARRANGEMENTS:
+                depends = []
+            elif any((write.key, m) not in ids for m in depends):
+                continue  # its arrangement is not in this batch: next round, once it is in SharePoint
+            request = self._request(write, n)
+            if request is None:
+                continue
+            ids[(write.key, n)] = str(len(requests))
+            requests.append(
+                dataclasses.replace(
+                    request, id=str(len(requests)), depends_on=tuple(ids[(write.key, m)] for m in depends)
+                )
+            )
+            to_send.append((write, n))
         if not requests:
             return False
         self.outbox.mark_sent([(w.key, n) for w, n in to_send])
@@ -622,7 +641,9 @@ class SharePointRegister:
                 stale.append((write, n))
             elif response.status == 409 and op.kind == "create":
                 taken.append((write, n))
-            elif response.status in TRANSIENT or response.status == 424:
+            elif response.status == 424:
+                pass  # not run: the arrangement it depends on failed, and says why
+            elif response.status in TRANSIENT:
                 failing[write.key] = write
             else:
                 error = _graph_error(response)
@@ -784,8 +805,13 @@ def running_register(
     directory and its background worker (started now, so writes left by a previous run are applied, and
     stopped on exit). Nothing is sent until the first read or write: start-up works while SharePoint is
     down, and `kcpf sharepoint outbox` still answers."""
+    # An officer's turn must answer well inside Teams' 10-15 s: a few quick tries, then the outbox (which
+    # keeps retrying in the background) has the write and the cache answers the reads.
+    patient_enough = dataclasses.replace(
+        settings, timeout=min(settings.timeout, TURN_TIMEOUT), max_retries=min(settings.max_retries, 2)
+    )
     outbox = Outbox(data_dir / OUTBOX_FILE)
-    register = SharePointRegister(GraphSession(settings), outbox, freshness=freshness)
+    register = SharePointRegister(GraphSession(patient_enough), outbox, freshness=freshness)
     worker = OutboxWorker(register.flush)
     register.on_wake(worker.wake)
     worker.start()
