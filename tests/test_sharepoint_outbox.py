@@ -103,13 +103,29 @@ def test_a_write_killed_after_sending_is_looked_up_not_resent(fake: FakeGraph, t
 def test_the_same_submission_twice_is_saved_once(fake: FakeGraph, tmp_path: Path) -> None:
     with sharepoint_register(session_for(fake), tmp_path) as register:
         first, stored = register.submit(
-            [(bare_arrangement(), ())], action="record", actor=ALICE, at=WHEN, key="activity-1"
+            [(bare_arrangement(), ())], action="record", actor=ALICE, at=WHEN, key="submission-1"
         )
-        with write_key("activity-1"):
-            again = register.save(bare_arrangement(), action="record", actor=ALICE, at=WHEN)
+        again, same = register.submit(
+            [(bare_arrangement(), ())], action="record", actor=ALICE, at=WHEN, key="submission-1"
+        )
         assert first.state is WriteState.APPLIED
-        assert again == stored[0]
+        assert (again, same) == (first, stored)
     assert len(items(fake)) == 1
+
+
+def test_a_message_handled_twice_saves_each_of_its_writes_once(fake: FakeGraph, tmp_path: Path) -> None:
+    """A Teams activity redelivered: the same writes in the same order get the same keys."""
+    with sharepoint_register(session_for(fake), tmp_path) as register:
+
+        def handle() -> list[str]:
+            with write_key("activity-7"):
+                one = register.save(bare_arrangement("One"), action="record", actor=ALICE, at=WHEN)
+                two = register.save(bare_arrangement("Two"), action="record", actor=ALICE, at=WHEN)
+            return [one.reference or "", two.reference or ""]
+
+        assert handle() == ["KCP-0001", "KCP-0002"]
+        assert handle() == ["KCP-0001", "KCP-0002"]
+    assert sorted(str(i["Title"]) for i in items(fake)) == ["One", "Two"]
 
 
 def test_a_pending_write_overtaken_by_someone_elses_change_is_refused_and_told(

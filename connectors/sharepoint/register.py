@@ -75,7 +75,20 @@ DEFAULT_FRESHNESS: Final = 5.0
 TURN_TIMEOUT: Final = 4.0  # seconds per Graph request when an officer is waiting
 
 _receipts: ContextVar[list[Receipt] | None] = ContextVar("kcpf_sharepoint_receipts", default=None)
-_write_key: ContextVar[str | None] = ContextVar("kcpf_sharepoint_write_key", default=None)
+_write_key: ContextVar[_KeySource | None] = ContextVar("kcpf_sharepoint_write_key", default=None)
+
+
+@dataclass
+class _KeySource:
+    """Idempotency keys for the writes made inside `write_key(base)`: base#0, base#1, ... in order, so a
+    message delivered twice replays the same keys and each of its writes is saved once."""
+
+    base: str
+    count: int = 0
+
+    def next(self) -> str:
+        self.count += 1
+        return f"{self.base}#{self.count - 1}"
 
 
 class Unreachable(KcpfError):
@@ -400,7 +413,8 @@ class SharePointRegister:
         so a message delivered twice is saved once). Raises `Conflict`, `NotFound` or `InvalidInput` before
         anything is recorded; `Conflict` also when SharePoint refuses the write at once as stale.
         """
-        key = key or _write_key.get() or uuid.uuid4().hex
+        source = _write_key.get()
+        key = key or (source.next() if source is not None else uuid.uuid4().hex)
         with self._lock:
             earlier = self.outbox.receipt(key)
             if earlier is not None:
@@ -779,8 +793,9 @@ def collect_receipts() -> Iterator[list[Receipt]]:
 
 @contextmanager
 def write_key(key: str) -> Iterator[None]:
-    """The idempotency key for the write made inside the block (e.g. the Teams activity id)."""
-    token = _write_key.set(key)
+    """Idempotency keys for the writes made inside the block, from `key` (the Teams activity id): when the
+    same message is handled again, its writes get the same keys and are not saved a second time."""
+    token = _write_key.set(_KeySource(key))
     try:
         yield
     finally:
