@@ -73,6 +73,7 @@ PAGE_SIZE: Final = 5000
 # A bot turn's reads within this many seconds of the last delta are answered from the cache alone.
 DEFAULT_FRESHNESS: Final = 5.0
 TURN_TIMEOUT: Final = 4.0  # seconds per Graph request when an officer is waiting
+TURN_WAIT: Final = 3.0  # seconds a save waits for the background worker before leaving the write to it
 
 _receipts: ContextVar[list[Receipt] | None] = ContextVar("kcpf_sharepoint_receipts", default=None)
 _write_key: ContextVar[_KeySource | None] = ContextVar("kcpf_sharepoint_write_key", default=None)
@@ -417,6 +418,8 @@ class SharePointRegister:
         key = key or (source.next() if source is not None else uuid.uuid4().hex)
         with self._lock:
             earlier = self.outbox.receipt(key)
+            if earlier is not None and earlier.state is WriteState.REFUSED:
+                raise NotSaved(earlier.message)
             if earlier is not None:
                 stored = [
                     mapping.arrangement_from_fields(op.fields)
@@ -429,7 +432,7 @@ class SharePointRegister:
             self.outbox.record(write)
             self._pending.append(write)
         if self.apply_now:
-            self.flush()
+            self.flush(wait=TURN_WAIT)
         receipt = self.outbox.receipt(key)
         assert receipt is not None
         if receipt.state is WriteState.REFUSED:
@@ -531,10 +534,19 @@ class SharePointRegister:
 
     # Applying the outbox
 
-    def flush(self) -> bool:
+    def flush(self, *, wait: float | None = None) -> bool:
         """Apply what is pending, oldest first; True while something is still pending (SharePoint is
-        failing). Safe to call from any thread; the outbox worker calls it."""
-        with self._flush_lock, self.outbox.applying() as mine:
+        failing). Safe to call from any thread; the outbox worker calls it. With `wait`, give up after that
+        many seconds if another thread is applying (it picks the new writes up in its next round)."""
+        if not self._flush_lock.acquire(timeout=-1 if wait is None else wait):
+            return True
+        try:
+            return self._flush()
+        finally:
+            self._flush_lock.release()
+
+    def _flush(self) -> bool:
+        with self.outbox.applying() as mine:
             with self._lock:
                 # Writes recorded by another process sharing the outbox are applied here too.
                 self._pending = self.outbox.pending()
