@@ -25,18 +25,17 @@ def test_the_lists_and_the_reports_library() -> None:
         ("governance-reviews", "KCPF Governance Reviews", "genericList"),
         ("monitoring-updates", "KCPF Monitoring Updates", "genericList"),
         ("smt-decisions", "KCPF SMT Decisions", "genericList"),
-        ("audit-log", "KCPF Audit Log", "genericList"),
         ("reports", "KCPF Reports", "documentLibrary"),
     ]
 
 
-@pytest.mark.parametrize("key", [*RECORD_LISTS, "audit-log"])
+@pytest.mark.parametrize("key", RECORD_LISTS)
 def test_every_list_keeps_the_whole_record_and_the_write_id_for_exactly_once(key: str) -> None:
     columns = SCHEMA.list(key)
     record = columns.column("KcpfRecordJson")
     assert (record.type, record.hidden) == ("note", True)
     write_id = columns.column("KcpfWriteId")
-    assert (write_id.type, write_id.indexed, write_id.hidden) == ("text", True, True)
+    assert (write_id.type, write_id.indexed, write_id.hidden, write_id.unique) == ("text", True, True, True)
     reference = columns.column("KcpfReference")
     assert reference.indexed
 
