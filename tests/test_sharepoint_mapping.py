@@ -228,3 +228,12 @@ def test_every_column_written_is_in_the_schema_and_every_schema_column_is_writte
 def test_an_item_without_kcpf_data_is_refused_with_its_reference() -> None:
     with pytest.raises(mapping.UnreadableItem, match=r"KCP-0004.*version history"):
         mapping.arrangement_from_fields({"KcpfReference": "KCP-0004", "Title": "Edited by hand"})
+
+
+def test_a_record_too_long_for_sharepoint_is_refused_not_cut() -> None:
+    long = full_arrangement(reference="KCP-0001", version=1, description="word " * 13_000)
+    with pytest.raises(mapping.TooLong, match=r"KCP-0001 is too long.*Nothing was saved"):
+        mapping.arrangement_fields(long, [], SCHEMA.list("arrangements"), write_id="w")
+    fine = full_arrangement(reference="KCP-0001", version=1, description="word " * 12_000)
+    fields = mapping.arrangement_fields(fine, [], SCHEMA.list("arrangements"), write_id="w")
+    assert mapping.arrangement_from_fields(fields) == fine

@@ -46,6 +46,13 @@ RECORD_LISTS: Final[dict[type[Any], str]] = {
 
 # SharePoint's single line of text holds at most 255 characters; the JSON column keeps every word.
 SINGLE_LINE_LIMIT: Final = 255
+# A multiple lines of text column holds up to 63,999 characters (as commonly documented for SharePoint
+# Online lists; the fake does not enforce it). A record too long for it is refused before it is recorded.
+NOTE_LIMIT: Final = 63_999
+
+
+class TooLong(InvalidInput):
+    """A record or an audit log longer than a SharePoint text column holds."""
 
 
 class UnreadableItem(InvalidInput):
@@ -90,8 +97,20 @@ def _fields(schema: ListSchema, values: Mapping[str, Any]) -> dict[str, Any]:
     """Every value typed for its column; a name the schema lacks is a programming error, caught by tests."""
     fields = {TITLE: single_line(str(values[TITLE]))}
     for name, value in values.items():
-        if name != TITLE:
-            fields[name] = _typed(schema.column(name), value)
+        if name == TITLE:
+            continue
+        typed = _typed(schema.column(name), value)
+        if isinstance(typed, str) and len(typed) > NOTE_LIMIT:
+            if name in (RECORD_JSON, HISTORY):
+                what = "record" if name == RECORD_JSON else "audit log"
+                raise TooLong(
+                    f"{values.get(REFERENCE, 'This')} is too long to keep in SharePoint as it is: its {what} "
+                    f"would be {len(typed):,} characters, and a SharePoint text column holds {NOTE_LIMIT:,}. "
+                    "Nothing was saved: shorten the longest answers (or attach them as a document) and save "
+                    "again."
+                )
+            typed = typed[: NOTE_LIMIT - 1] + "…"  # a view's copy; the JSON column keeps every word
+        fields[name] = typed
     return fields
 
 
