@@ -13,7 +13,7 @@ from connectors.sharepoint.graph import GraphSession
 from connectors.sharepoint.register import SharePointRegister
 from kcpf.errors import Conflict, NotFound
 from kcpf.ports import Register
-from tests.fake_graph import FakeGraph
+from tests.fake_graph import FakeGraph, Fault
 from tests.register_contract import (
     ALICE,
     BOB,
@@ -43,6 +43,18 @@ class TestSharePointRegister(RegisterContract):
     @pytest.fixture
     def register(self, session: GraphSession, tmp_path: Path) -> Iterator[Register]:
         with sharepoint_register(session, tmp_path) as register:
+            yield register
+
+
+class TestSharePointRegisterWhileGraphThrottles(RegisterContract):
+    """The same contract while a fifth of Graph's answers are 429 or 503 (Retry-After honoured)."""
+
+    @pytest.fixture
+    def register(self, fake: FakeGraph, session: GraphSession, tmp_path: Path) -> Iterator[Register]:
+        with sharepoint_register(session, tmp_path) as register:
+            fake.faults.random(
+                0.2, (Fault("throttle", retry_after=0), Fault("unavailable", retry_after=0)), seed=11
+            )
             yield register
 
 
