@@ -415,3 +415,19 @@ def test_an_upload_session_whose_answer_was_lost_is_simply_asked_for_again(fake:
     data = b"z" * (5 * 1024 * 1024)
     assert graph.upload(drive, "again.docx", data)["size"] == len(data)
     assert fake.faults.injected == {"drop-after": 1}
+
+
+@pytest.mark.parametrize(
+    ("site_url", "path"),
+    [
+        ("https://tenant.sharepoint.com/sites/kcpf", "/sites/tenant.sharepoint.com:/sites/kcpf"),
+        (
+            "https://tenant.sharepoint.com/sites/KCPF Register/",
+            "/sites/tenant.sharepoint.com:/sites/KCPF%20Register",
+        ),
+        ("https://tenant.sharepoint.com", "/sites/tenant.sharepoint.com"),
+    ],
+)
+def test_the_site_is_addressed_by_host_and_path(site_url: str, path: str) -> None:
+    settings = GraphSettings(tenant_id="t", client_id="c", site_url=site_url, client_secret="s")
+    assert GraphSession(settings).site_path() == path
