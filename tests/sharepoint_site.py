@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from connectors.sharepoint.graph import GraphSession, GraphSettings
+from connectors.sharepoint.graph import GraphSession
 from connectors.sharepoint.outbox import OUTBOX_FILE, Outbox
 from connectors.sharepoint.register import SharePointRegister
 from connectors.sharepoint.schema import load_schema
@@ -29,10 +29,6 @@ def create_lists(session: GraphSession) -> None:
 
 def session_for(fake: FakeGraph, **overrides: Any) -> GraphSession:
     return GraphSession(fake.graph_settings(**{**QUICK, **overrides}))
-
-
-def session_from(settings: GraphSettings) -> GraphSession:
-    return GraphSession(settings)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from connectors.sharepoint.outbox import OUTBOX_FILE, Outbox, OutboxWorker, Receipt, WriteState
-from connectors.sharepoint.register import SharePointRegister, collect_receipts, write_key
+from connectors.sharepoint.register import collect_receipts, write_key
 from kcpf.errors import Conflict
 from tests.fake_graph import FakeGraph, Fault
 from tests.register_contract import ALICE, BOB, LATER, WHEN, assessment_of, bare_arrangement, full_arrangement
@@ -208,11 +208,6 @@ def test_the_outbox_file_is_wal_and_survives_reopening(tmp_path: Path) -> None:
     assert outbox._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     outbox.close()
     assert Outbox(tmp_path / OUTBOX_FILE).pending() == []
-
-
-def test_the_register_is_the_one_the_bot_gets(fake: FakeGraph, tmp_path: Path) -> None:
-    with sharepoint_register(session_for(fake), tmp_path) as register:
-        assert isinstance(register, SharePointRegister)
 
 
 def test_two_processes_sharing_the_outbox_never_both_apply_it(fake: FakeGraph, tmp_path: Path) -> None:
