@@ -188,7 +188,8 @@ def test_the_framework_objects_fill_the_columns_users_see() -> None:
     assert fields["StartDate"] == "2025-04-01T00:00:00Z"
     assert fields["ResponsibleOfficerEmail"] == "alice.smith@chorley.gov.uk"
     assert fields["KcpfVersion"] == 3
-    assert "Lot: 1" not in fields["SourceRecord"]  # extra pairs stay in the JSON; the note lists the rest
+    assert "procurement route: Open tender" in fields["SourceRecord"]
+    assert fields["SourceRecord"].endswith("Lot: 1\nFramework: ESPO 265")
     assessment = assessment_of(stored)
     columns = mapping.record_fields(assessment, SCHEMA.list("assessments"), write_id="w")
     assert (columns["CriteriaMet"], columns["IsKey"], columns["AssessedAt"]) == (

@@ -21,7 +21,7 @@ from connectors.sharepoint.schema import Column, ListSchema
 from kcpf.assessment import Assessment
 from kcpf.errors import InvalidInput
 from kcpf.governance import GovernanceReview, InPlace
-from kcpf.model import Arrangement
+from kcpf.model import Arrangement, SourceRecord
 from kcpf.monitoring import MonitoringUpdate, Risk
 from kcpf.parsing import format_uk_date
 from kcpf.records import AuditEntry, Record, SmtDecision, from_data, to_data
@@ -156,7 +156,7 @@ def arrangement_fields(
             "ArrangementStatus": arrangement.status,
             "KeySince": arrangement.key_since,
             VERSION: arrangement.version,
-            "SourceRecord": _lines([f"{k}: {v}" for k, v in _plain(source).items()]) if source else None,
+            "SourceRecord": _source_lines(source) if source else None,
             RECORD_JSON: encode(arrangement),
             WRITE_ID: write_id,
             HISTORY: encode(list(history)),
@@ -165,9 +165,12 @@ def arrangement_fields(
     )
 
 
-def _plain(value: Any) -> dict[str, str]:
-    data = to_data(value)
-    return {k: str(v) for k, v in data.items() if v not in (None, "", [])}
+def _source_lines(source: SourceRecord) -> str:
+    """The published register's row, one "name: value" a line, its extra columns last."""
+    data = to_data(source)
+    extra = data.pop("extra", [])
+    named = [f"{name.replace('_', ' ')}: {value}" for name, value in data.items() if value not in (None, "")]
+    return _lines(named + [f"{name}: {value}" for name, value in extra])
 
 
 def _required(fields: Mapping[str, Any], name: str) -> str:
