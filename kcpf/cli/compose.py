@@ -17,6 +17,7 @@ from kcpf.errors import InvalidInput
 from kcpf.framework import FrameworkVersion
 from kcpf.lifecycle import Actor
 from kcpf.model import Council
+from kcpf.ports import Register
 from kcpf.reports.cabinet import CommitteeHeadings, headings_from_data
 from kcpf.reports.service import ReportService
 from kcpf.services import FrameworkService
@@ -98,11 +99,27 @@ def application(settings: Settings) -> Iterator[Application]:
     renderer = report_renderer(settings)
     links = report_links(settings)
     headings = committee_headings(settings)
-    register = SqliteRegister(settings.register_path)
-    try:
+    with _register(settings) as register:
         framework = FrameworkService(register, clock, settings.framework())
         folder = ReportFolder(settings.reports_dir)
         reports = ReportService(framework, renderer, folder, headings=headings)
         yield Application(settings, framework, reports, folder, links)
+
+
+@contextmanager
+def _register(settings: Settings) -> Iterator[Register]:
+    """KCPF_STORE: the embedded SQLite file, or the SharePoint lists (with their outbox and its worker)."""
+    if settings.store == "sharepoint":
+        if settings.sharepoint is None:
+            raise InvalidSetting("KCPF_STORE is sharepoint but the KCPF_SP_* settings are missing.")
+        # Imported here: the Graph and sign-in libraries load only when SharePoint is used.
+        from connectors.sharepoint.register import running_register
+
+        with running_register(settings.sharepoint, settings.data_dir) as sharepoint:
+            yield sharepoint
+        return
+    register = SqliteRegister(settings.register_path)
+    try:
+        yield register
     finally:
         register.close()

@@ -9,7 +9,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from connectors.sharepoint.config import AUTHORITY_HOST, GRAPH_BASE_URL, GraphSettings
 from kcpf.errors import KcpfError
 from kcpf.framework import CURRENT_VERSION, VERSIONS, FrameworkVersion, framework_version
 from kcpf.lifecycle import RoleDirectory
@@ -35,6 +37,8 @@ class Settings:
     report_link_hours: int = 24
     public_url: str = ""  # the bot's address as officers' browsers reach it, for report links
     committee_headings: Path | None = None
+    store: str = "sqlite"  # KCPF_STORE: where the register lives, "sqlite" or "sharepoint"
+    sharepoint: GraphSettings | None = None  # set when store is "sharepoint"
 
     @property
     def register_path(self) -> Path:
@@ -95,6 +99,8 @@ class Settings:
             report_link_hours=_report_link_hours(env),
             public_url=_public_url(env),
             committee_headings=_committee_headings(env),
+            store=_store(env),
+            sharepoint=_sharepoint(env) if _store(env) == "sharepoint" or _any_sharepoint(env) else None,
         )
 
 
@@ -188,3 +194,100 @@ def _committee_headings(env: Mapping[str, str]) -> Path | None:
     if path.suffix.lower() != ".json":
         raise InvalidSetting(f"KCPF_COMMITTEE_HEADINGS is “{text}”: it must be a JSON file (.json).")
     return path
+
+
+STORES = ("sqlite", "sharepoint")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DOMAIN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def _store(env: Mapping[str, str]) -> str:
+    store = env.get("KCPF_STORE", "").strip().lower() or "sqlite"
+    if store not in STORES:
+        raise InvalidSetting(f"KCPF_STORE is “{store}”: choose sqlite (the default) or sharepoint.")
+    return store
+
+
+def _any_sharepoint(env: Mapping[str, str]) -> bool:
+    """SharePoint settings given while the register is still in SQLite: checked too, so an administrator
+    can run `kcpf sharepoint check` and `provision` before switching KCPF_STORE."""
+    return any(v.strip() for k, v in env.items() if k.startswith("KCPF_SP_"))
+
+
+def _sharepoint(env: Mapping[str, str]) -> GraphSettings:
+    """The SharePoint settings, all checked now so a bad one stops start-up, not the first officer's turn.
+    Secret values never appear in a message."""
+
+    def required(name: str, what: str) -> str:
+        value = env.get(name, "").strip()
+        if not value:
+            raise InvalidSetting(f"{name} is not set: with KCPF_STORE=sharepoint it must be {what}.")
+        return value
+
+    tenant = required("KCPF_SP_TENANT_ID", "the Entra tenant id (a GUID) or its domain")
+    if not (_GUID.fullmatch(tenant) or _DOMAIN.fullmatch(tenant)):
+        raise InvalidSetting(
+            f"KCPF_SP_TENANT_ID is “{tenant}”: give the tenant id (a GUID) or its domain, such as "
+            "chorleysouthribble.onmicrosoft.com."
+        )
+    client = required("KCPF_SP_CLIENT_ID", "the app registration's application (client) id")
+    if not _GUID.fullmatch(client):
+        raise InvalidSetting(
+            f"KCPF_SP_CLIENT_ID is “{client}”: give the app registration's application (client) id, a GUID."
+        )
+    secret = env.get("KCPF_SP_CLIENT_SECRET", "").strip() or None
+    certificate_text = env.get("KCPF_SP_CERTIFICATE_PATH", "").strip()
+    certificate = Path(certificate_text) if certificate_text else None
+    if secret and certificate:
+        raise InvalidSetting(
+            "KCPF_SP_CLIENT_SECRET and KCPF_SP_CERTIFICATE_PATH are both set: give one (the certificate is "
+            "preferred) and unset the other."
+        )
+    if not secret and not certificate:
+        raise InvalidSetting(
+            "KCPF_SP_CERTIFICATE_PATH is not set: with KCPF_STORE=sharepoint give the app's certificate "
+            "(a PEM file with its private key and certificate) or, failing that, KCPF_SP_CLIENT_SECRET."
+        )
+    if certificate is not None:
+        from connectors.sharepoint.auth import Certificate  # only when SharePoint is configured
+
+        try:
+            Certificate.load(certificate)
+        except ValueError as error:
+            raise InvalidSetting(
+                f"KCPF_SP_CERTIFICATE_PATH: {error}. It must be a readable PEM file holding the app's "
+                "unencrypted private key and its certificate."
+            ) from None
+    site = required(
+        "KCPF_SP_SITE_URL", "the KCPF site's address, such as https://tenant.sharepoint.com/sites/kcpf"
+    )
+    parts = urlsplit(site)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise InvalidSetting(
+            f"KCPF_SP_SITE_URL is “{site}”: give the site's https address, such as "
+            "https://chorleysouthribble.sharepoint.com/sites/kcpf."
+        )
+    ca_text = env.get("KCPF_GRAPH_CA_BUNDLE", "").strip()
+    ca_bundle = Path(ca_text) if ca_text else None
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise InvalidSetting(f"KCPF_GRAPH_CA_BUNDLE is “{ca_bundle}”, which is not a file KCPF can read.")
+    return GraphSettings(
+        tenant_id=tenant,
+        client_id=client,
+        site_url=site.rstrip("/"),
+        client_secret=secret,
+        certificate_path=certificate,
+        graph_base_url=_https_url(env, "KCPF_GRAPH_BASE_URL", GRAPH_BASE_URL),
+        authority_host=_https_url(env, "KCPF_GRAPH_AUTHORITY", AUTHORITY_HOST),
+        ca_bundle=ca_bundle,
+    )
+
+
+def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip().rstrip("/")
+    if not value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidSetting(f"{name} is “{value}”: give an https address (the default is {default}).")
+    return value

@@ -1,0 +1,41 @@
+"""Where Graph and the sign-in authority are, and the limits Graph sets: light to import (the settings read
+them at start-up; the HTTP and auth libraries load only when SharePoint is used)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+GRAPH_BASE_URL: Final = "https://graph.microsoft.com/v1.0"
+AUTHORITY_HOST: Final = "https://login.microsoftonline.com"
+# List items page at 200 by default and at most 5,000 a page ($top above that still gives 5,000): SharePoint's
+# list view threshold. Ask for the most on every collection read: the register of 1,000 is one request.
+MAX_PAGE_SIZE: Final = 5000
+BATCH_LIMIT: Final = 20  # JSON batching: "currently limited to 20" requests per $batch (Graph docs)
+UPLOAD_CHUNK_UNIT: Final = 327_680  # upload-session chunks must be multiples of 320 KiB
+SIMPLE_UPLOAD_MAX: Final = 4 * 1024 * 1024  # Graph recommends upload sessions above 4 MB
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """Where Graph and the sign-in authority are, and who the app is. Exactly one of `client_secret` or
+    `certificate_path` (PEM with the private key and the certificate; thumbprint computed)."""
+
+    tenant_id: str
+    client_id: str
+    site_url: str  # e.g. https://chorleysouthribble.sharepoint.com/sites/kcpf
+    client_secret: str | None = field(default=None, repr=False)
+    certificate_path: Path | None = None
+    graph_base_url: str = GRAPH_BASE_URL
+    authority_host: str = AUTHORITY_HOST
+    ca_bundle: Path | None = None  # a CA file to trust (a TLS-inspecting proxy; the fake's self-signed CA)
+    timeout: float = 30.0  # seconds, per HTTP request
+    max_retries: int = 6  # retries after the first attempt
+    backoff_base: float = 0.5  # seconds: the first retry waits up to this (doubling each time)
+    backoff_cap: float = 30.0  # seconds: no single wait is longer, whatever Retry-After says
+    upload_chunk: int = 10 * UPLOAD_CHUNK_UNIT  # 3.2 MiB, a multiple of 320 KiB
+
+    def __post_init__(self) -> None:
+        if self.upload_chunk <= 0 or self.upload_chunk % UPLOAD_CHUNK_UNIT:
+            raise ValueError(f"upload_chunk must be a multiple of {UPLOAD_CHUNK_UNIT} bytes")

@@ -1,0 +1,99 @@
+"""KCPF_STORE=sharepoint end to end: the composition root builds the SharePoint register (with its outbox and
+worker), the command line works on the fake site, and `kcpf sharepoint outbox` shows what is waiting."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.sharepoint.register import SharePointRegister
+from kcpf.cli import main
+from kcpf.cli.compose import application, prepare_data_dir
+from kcpf.cli.settings import Settings
+from tests.fake_graph import FakeGraph, Fault
+from tests.register_contract import WHEN, bare_arrangement
+from tests.sharepoint_site import create_lists, session_for
+
+TP = "tp@chorley.gov.uk"
+DATA = Path(__file__).parent / "data" / "chorley-contracts.csv"
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGraph]:
+    with FakeGraph.running(tmp_path) as fake:
+        create_lists(session_for(fake))
+        for name in [n for n in os.environ if n.startswith(("KCPF_", "KCPF_SP_", "KCPF_GRAPH_"))]:
+            monkeypatch.delenv(name)
+        settings = fake.graph_settings()
+        for name, value in {
+            "KCPF_DATA_DIR": str(tmp_path / "data"),
+            "KCPF_TP": TP,
+            "KCPF_STORE": "sharepoint",
+            "KCPF_SP_TENANT_ID": settings.tenant_id,
+            "KCPF_SP_CLIENT_ID": settings.client_id,
+            "KCPF_SP_CLIENT_SECRET": settings.client_secret or "",
+            "KCPF_SP_SITE_URL": settings.site_url,
+            "KCPF_GRAPH_BASE_URL": settings.graph_base_url,
+            "KCPF_GRAPH_AUTHORITY": settings.authority_host,
+            "KCPF_GRAPH_CA_BUNDLE": str(settings.ca_bundle),
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield fake
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def test_the_command_line_keeps_the_register_in_sharepoint(
+    fake: FakeGraph, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(capsys, "register", "import", str(DATA), "--council", "chorley", "--by", TP)
+    assert code == 0, out
+    saved = fake.graph.items("KCPF Arrangements")
+    assert saved
+    assert {str(i["KcpfReference"]) for i in saved} == {f"KCP-{n:04d}" for n in range(1, len(saved) + 1)}
+    code, out = run(capsys, "register", "show", "KCP-0001")
+    assert code == 0, out
+    assert str(saved[0]["Title"]) in out
+    code, out = run(capsys, "sharepoint", "outbox")
+    assert (code, out.strip()) == (0, "Nothing is waiting: every write is in SharePoint.")
+
+
+def test_the_outbox_command_lists_what_is_waiting(
+    fake: FakeGraph, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A running bot accepts a write while SharePoint is down; T&P see it waiting, then see it go."""
+    settings = Settings.from_env(os.environ)
+    prepare_data_dir(settings)
+    with application(settings) as bot:
+        register = bot.framework.register
+        assert register.arrangements() == []  # the bot has read the site
+        fake.faults.random(1.0, (Fault("unavailable", retry_after=0),))
+        register.save(bare_arrangement(), action="record", actor=TP, at=WHEN)
+        assert fake.graph.items("KCPF Arrangements") == []
+        code, out = run(capsys, "sharepoint", "outbox")
+        assert code == 0
+        assert f"{TP}  record KCP-0001" in out
+        assert "1 write waiting for SharePoint" in out
+        fake.faults.clear()
+        assert isinstance(register, SharePointRegister)
+        assert register.flush() is False
+    code, out = run(capsys, "sharepoint", "outbox")
+    assert "Nothing is waiting" in out
+    assert len(fake.graph.items("KCPF Arrangements")) == 1
+
+
+def test_a_command_cannot_write_before_it_has_read_the_site(
+    fake: FakeGraph, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.faults.random(1.0, (Fault("unavailable", retry_after=0),))
+    code, out = run(capsys, "register", "import", str(DATA), "--council", "chorley", "--by", TP)
+    assert code == 2
+    assert "SharePoint cannot be reached just now" in out
+    assert "Nothing was changed" in out
