@@ -11,6 +11,7 @@ import logging
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +46,16 @@ PROFILE_MAX_AGE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
+class Saves:
+    """For a register that saves in the background (SharePoint's outbox): `during(key)` wraps a turn's writes
+    (keyed by the Teams activity id, so a redelivered message saves once) and gives, after them, what the
+    officer must be told now; `subscribe(tell)` hears later news, tell(email, message)."""
+
+    during: Callable[[str], AbstractContextManager[Callable[[], list[str]]]]
+    subscribe: Callable[[Callable[[str, str], None]], None]
+
+
+@dataclass(frozen=True)
 class BotServices:
     """Everything the bot needs, built by the composition root (`kcpf/cli/serve.py`)."""
 
@@ -55,6 +66,7 @@ class BotServices:
     app_id: str = ""
     register_is_local: bool = False  # SQLite: framework calls run on the event loop
     reporting: Reporting | None = None
+    saves: Saves | None = None
     routes: Sequence[web.RouteDef] = field(default_factory=tuple)  # more pages of the bot's web app
 
 
@@ -63,7 +75,20 @@ class KcpfBot:
         self.services = services
         self.adapter = adapter
         self.references = References(services.storage)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def start(self) -> None:
+        """On the web app's start: hear about writes saved later (from the outbox's worker thread)."""
+        self._loop = asyncio.get_running_loop()
+        if self.services.saves is not None:
+            self.services.saves.subscribe(self._saved_later)
+
+    def _saved_later(self, email: str, message: str) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            notice = Notice(email, message)
+            asyncio.run_coroutine_threadsafe(self._notify([notice]), loop)
 
     # Routes.
 
@@ -164,8 +189,12 @@ class KcpfBot:
             flow = stored.flow if isinstance(stored, FlowRecord) else None
             if self.services.register_is_local and not slow:
                 said = handle(turn, flow)  # SQLite answers in microseconds: a thread hop costs more
-            else:
-                said = await asyncio.to_thread(handle, turn, flow)  # SharePoint: never block the loop
+            elif self.services.saves is None:
+                said = await asyncio.to_thread(handle, turn, flow)
+            else:  # SharePoint: off the loop, and the officer hears about writes kept in the outbox
+                with self.services.saves.during(context.activity.id or uuid.uuid4().hex) as pending:
+                    said = await asyncio.to_thread(handle, turn, flow)
+                    said.replies.extend(Reply(message) for message in pending())
             if said.flow is None:
                 state.conversation.delete_value(key)
             else:
@@ -322,4 +351,9 @@ def create_app(services: BotServices) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(list(services.routes))
     app[BOT] = bot
+
+    async def on_startup(app: web.Application) -> None:
+        await bot.start()
+
+    app.on_startup.append(on_startup)
     return app

@@ -296,7 +296,7 @@ def _report(turn: Turn, typed: str) -> Said:
         return Said([Reply("Reports are not available here.")])
     request = parse_request(typed)
     produced = turn.reporting.service.produce(turn.actor, request)
-    url = turn.reporting.link(produced.name)
+    url = turn.reporting.link(produced)
     return Said([Reply(f"Your report is ready: [{produced.title} (Word, {_size(produced.size)})]({url})")])
 
 

@@ -25,7 +25,7 @@ from connectors.sqlite_register import SqliteRegister
 from connectors.word import WordRenderer
 from kcpf.framework import FRAMEWORK_2025
 from kcpf.lifecycle import RoleDirectory
-from kcpf.reports.service import ReportService
+from kcpf.reports.service import ProducedReport, ReportService
 from kcpf.services import FrameworkService
 from tests.builders import FixedClock, at
 
@@ -203,8 +203,8 @@ async def running_bot(data_dir: Path, *, today: date = date(2026, 11, 27)) -> As
     links = ReportLinks(b"a test secret of at least sixteen bytes")
     public: list[str] = []
 
-    def link(name: str) -> str:
-        return links.url(public[0], name, clock.now() + timedelta(hours=24))
+    def link(produced: ProducedReport) -> str:
+        return links.url(public[0], produced.name, clock.now() + timedelta(hours=24))
 
     services = BotServices(
         framework=framework,

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from kcpf.errors import InvalidInput
 from kcpf.lifecycle import Actor
-from kcpf.reports.service import ReportService
+from kcpf.reports.service import ProducedReport, ReportService
 from kcpf.services import FrameworkService
 
 Json = Any  # what a JSON document can hold; answers are stored in conversation state as JSON
@@ -108,10 +108,10 @@ class FlowState:
 
 @dataclass(frozen=True)
 class Reporting:
-    """Word reports: the service that produces and stores them, and a link to a stored one by its name."""
+    """Word reports: the service that produces and stores them, and where an officer downloads one."""
 
     service: ReportService
-    link: Callable[[str], str]
+    link: Callable[[ProducedReport], str]
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,14 @@ def safe_name(name: str) -> str:
     if not parts:
         raise ValueError("a report needs a file name")
     return "/".join(parts)
+
+
+class LibraryStore:
+    """The `ReportStore` port on the KCPF Reports library: saving uploads, and the location is the file's
+    address in SharePoint, where the library's own permissions apply."""
+
+    def __init__(self, library: ReportLibrary) -> None:
+        self.library = library
+
+    def save(self, name: str, content: bytes) -> str:
+        return self.library.publish(name, content).url

@@ -17,9 +17,9 @@ from kcpf.errors import InvalidInput
 from kcpf.framework import FrameworkVersion
 from kcpf.lifecycle import Actor
 from kcpf.model import Council
-from kcpf.ports import Register
+from kcpf.ports import Register, ReportStore
 from kcpf.reports.cabinet import CommitteeHeadings, headings_from_data
-from kcpf.reports.service import ReportService
+from kcpf.reports.service import ProducedReport, ReportService
 from kcpf.services import FrameworkService
 
 
@@ -42,6 +42,12 @@ class Application:
         """A signed link to a stored report, valid for KCPF_REPORT_LINK_HOURS from now (for the bot)."""
         expires = self.framework.clock.now() + timedelta(hours=self.settings.report_link_hours)
         return self.report_links.url(base_url, name, expires)
+
+    def report_link(self, base_url: str, produced: ProducedReport) -> str:
+        """Where an officer downloads a report: its SharePoint address, or a signed link to the bot's copy."""
+        if self.settings.store == "sharepoint":
+            return produced.location
+        return self.report_url(base_url, produced.name)
 
 
 def prepare_data_dir(settings: Settings) -> None:
@@ -102,8 +108,21 @@ def application(settings: Settings) -> Iterator[Application]:
     with _register(settings) as register:
         framework = FrameworkService(register, clock, settings.framework())
         folder = ReportFolder(settings.reports_dir)
-        reports = ReportService(framework, renderer, folder, headings=headings)
+        reports = ReportService(
+            framework, renderer, _report_store(settings, register, folder), headings=headings
+        )
         yield Application(settings, framework, reports, folder, links)
+
+
+def _report_store(settings: Settings, register: Register, folder: ReportFolder) -> ReportStore:
+    """Reports go where the register is: the SharePoint document library, or the local report folder."""
+    if settings.store != "sharepoint":
+        return folder
+    from connectors.sharepoint.register import SharePointRegister
+    from connectors.sharepoint.reports import LibraryStore, ReportLibrary
+
+    assert isinstance(register, SharePointRegister)
+    return LibraryStore(ReportLibrary(register.graph, register.schema))
 
 
 @contextmanager

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from aiohttp import web
 
-from bot.app import BotServices, create_app
+from bot.app import BotServices, Saves, create_app
 from bot.flows.engine import Reporting
 from bot.storage import SqliteStorage
 from connectors.report_folder import report_routes
 from kcpf.cli.arguments import EXIT_OK, Commands, Handler
 from kcpf.cli.compose import Application
+from kcpf.reports.service import ProducedReport
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3978
@@ -26,18 +29,43 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
 
 
 def bot_services(app: Application, storage: SqliteStorage, public_url: str) -> BotServices:
-    def link(name: str) -> str:
-        return app.report_url(public_url, name)
+    def link(produced: ProducedReport) -> str:
+        return app.report_link(public_url, produced)
 
+    sharepoint = app.settings.store == "sharepoint"
     return BotServices(
         framework=app.framework,
         roles=app.settings.roles,
         storage=storage,
         clock=app.framework.clock,
-        register_is_local=True,
+        register_is_local=not sharepoint,
         reporting=Reporting(app.reports, link),
         routes=tuple(report_routes(app.report_folder, app.report_links, app.framework.clock)),
+        saves=_sharepoint_saves(app) if sharepoint else None,
     )
+
+
+def _sharepoint_saves(app: Application) -> Saves:
+    """What the officer is told about writes to SharePoint: at once when a write is only in the outbox,
+    later when it reaches SharePoint, still cannot, or is refused."""
+    from connectors.sharepoint.outbox import Receipt, WriteState
+    from connectors.sharepoint.register import SharePointRegister, collect_receipts, write_key
+
+    register = app.framework.register
+    assert isinstance(register, SharePointRegister)
+
+    @contextmanager
+    def during(key: str) -> Iterator[Callable[[], list[str]]]:
+        with collect_receipts() as receipts, write_key(key):
+            yield lambda: [r.message for r in receipts if r.state is not WriteState.APPLIED]
+
+    def subscribe(tell: Callable[[str, str], None]) -> None:
+        def heard(receipt: Receipt) -> None:
+            tell(receipt.actor, receipt.message)
+
+        register.outbox.subscribe(heard)
+
+    return Saves(during, subscribe)
 
 
 def _serve(app: Application, args: argparse.Namespace) -> int:
