@@ -1,5 +1,5 @@
 """The bot on the SharePoint register (KCPF_STORE=sharepoint, the fake Graph): what officers say reaches the
-lists, and when SharePoint is down the officer is told the answer is kept, then told again once it is saved."""
+lists; when SharePoint is down the officer is told the answer is kept, then told again once it is saved."""
 
 from __future__ import annotations
 
