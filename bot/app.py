@@ -30,6 +30,7 @@ from microsoft_agents.authentication.msal import MsalConnectionManager
 from microsoft_agents.hosting.aiohttp import CloudAdapter, start_agent_process
 from microsoft_agents.hosting.core import AgentApplication, ClaimsIdentity, TurnContext, TurnState
 from microsoft_agents.hosting.core.storage import Storage
+from pydantic import ValidationError
 
 from bot import cards
 from bot.conversation import Said, on_form, on_message
@@ -340,7 +341,11 @@ def create_app(services: BotServices) -> web.Application:
     adapter.on_turn_error = turn_error
 
     async def messages(request: web.Request) -> web.StreamResponse:
-        response = await start_agent_process(request, agent, adapter)
+        try:
+            response = await start_agent_process(request, agent, adapter)
+        except ValidationError as error:  # not an activity: the sender's fault, said without internals
+            log.info("refused a malformed activity: %s error(s)", error.error_count())
+            return web.json_response({"error": "not a valid activity"}, status=400)
         return response if response is not None else web.Response(status=202)
 
     async def healthz(request: web.Request) -> web.Response:

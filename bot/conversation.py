@@ -35,7 +35,6 @@ from bot.flows.identify import Identify
 from bot.flows.update import Update
 from bot.views import decide_help, due_text, help_text, my_text
 from kcpf.errors import InvalidInput, KcpfError
-from kcpf.lifecycle import Action, check_permitted
 from kcpf.model import Status, parse_reference
 from kcpf.parsing import parse_yes_no
 from kcpf.reports.requests import parse_request
@@ -59,7 +58,9 @@ def on_message(turn: Turn, flow_state: FlowState | None, text: str) -> Said:
     typed = text.strip()
     word = typed.lower()
     if word in {"help", "?", "/help"}:
-        return Said([Reply(help_text(turn.actor)), *_current(turn, flow_state)], flow_state)
+        return Said(
+            [Reply(help_text(turn.actor, turn.framework.rules)), *_current(turn, flow_state)], flow_state
+        )
     if word in {"cancel", "stop", "quit"}:
         if flow_state is None:
             return Said([Reply("There is nothing under way to cancel.")])
@@ -218,7 +219,7 @@ def _interrupts(flow: Flow, turn: Turn, state: FlowState, typed: str) -> bool:
 def _command(turn: Turn, typed: str) -> Said:
     words = typed.split(maxsplit=1)
     if not words:
-        return Said([Reply(help_text(turn.actor))])
+        return Said([Reply(help_text(turn.actor, turn.framework.rules))])
     verb, rest = words[0].lower(), words[1] if len(words) > 1 else ""
     try:
         if verb in FLOWS:
@@ -237,7 +238,15 @@ def _command(turn: Turn, typed: str) -> Said:
         if verb == "my":
             return Said([Reply(my_text(turn))])
         if verb == "due":
-            check_permitted(turn.actor, Action.IMPORT)  # T&P only: who owes what across the register
+            if not turn.actor.is_tp:
+                return Said(
+                    [
+                        Reply(
+                            "Only Transformation and Partnerships see who owes what across the register. "
+                            "Type *my* to see what is due from you."
+                        )
+                    ]
+                )
             return Said([Reply(due_text(turn))])
         if verb == "decide":
             return _decide(turn, rest)
@@ -247,47 +256,35 @@ def _command(turn: Turn, typed: str) -> Said:
         return Said([Reply(error.message)])
     except KcpfError as error:
         return Said([Reply(error.message)])
-    return Said([Reply(f"I did not understand “{typed}”.\n\n{help_text(turn.actor)}")])
+    return Said([Reply(f"I did not understand “{typed}”.\n\n{help_text(turn.actor, turn.framework.rules)}")])
 
 
-_DECISIONS = {
-    "key": Status.KEY,
-    "notkey": Status.NOT_KEY,
-    "deferred": Status.DEFERRED,
-    "defer": Status.DEFERRED,
-}
+_DECISION = re.compile(
+    r"^(?P<decision>not[\s-]*key|key|deferred|defer)\b[\s,.;:-]*(?P<note>.*)$", re.IGNORECASE
+)
 
 
 def _decide(turn: Turn, rest: str) -> Said:
-    match = re.match(r"^\s*(\S+(?:[\s-]\d+)?)\s+(.*)$", rest)
+    """decide KCP-0001 key|not key|deferred [note]: SMT's decision, recorded by SMT or T&P."""
+    parts = rest.strip().split(maxsplit=1)
+    match = _DECISION.match(parts[1].strip()) if len(parts) == 2 else None
     if match is None:
         return Said([Reply(decide_help())])
-    reference = parse_reference(match.group(1))
-    decision_words = match.group(2).strip()
-    for words, status in sorted(_DECISIONS.items(), key=lambda item: -len(item[0])):
-        squashed = re.sub(r"[^a-z]", "", decision_words.lower())
-        if squashed.startswith(words):
-            note = decision_words[len(decision_words) - len(decision_words.lstrip()) :]
-            note = re.sub(r"^(not[\s-]*key|key|deferred|defer)\W*", "", note, flags=re.IGNORECASE).strip()
-            saved, _ = turn.framework.decide(turn.actor, reference, status, note=note)
-            notices = [Notice("tp", f"SMT decided **{saved.reference} {saved.title}**: {status.label}.")]
-            if saved.responsible_officer is not None:
-                notices.append(
-                    Notice(
-                        saved.responsible_officer.email,
-                        f"SMT decided **{saved.reference} {saved.title}**: {status.label}."
-                        + (
-                            f" Next: the governance self-assessment, *governance {saved.reference}*."
-                            if status is Status.KEY
-                            else ""
-                        ),
-                    )
-                )
-            return Said(
-                [Reply(f"Recorded SMT's decision on {saved.reference} {saved.title}: {status.label}.")],
-                notices=notices,
-            )
-    return Said([Reply(decide_help())])
+    reference = parse_reference(parts[0])
+    word = re.sub(r"[^a-z]", "", match.group("decision").lower())
+    status = {"key": Status.KEY, "notkey": Status.NOT_KEY}.get(word, Status.DEFERRED)
+    saved, _ = turn.framework.decide(turn.actor, reference, status, note=match.group("note").strip())
+    told = f"SMT decided **{saved.reference} {saved.title}**: {status.label}."
+    notices = [Notice("tp", told)]
+    if saved.responsible_officer is not None:
+        next_step = f" Next: the governance self-assessment, *governance {saved.reference}*."
+        notices.append(
+            Notice(saved.responsible_officer.email, told + (next_step if status is Status.KEY else ""))
+        )
+    return Said(
+        [Reply(f"Recorded SMT's decision on {saved.reference} {saved.title}: {status.label}.")],
+        notices=notices,
+    )
 
 
 def _report(turn: Turn, typed: str) -> Said:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from bot.flows.engine import Turn
 from kcpf.due import by_officer
+from kcpf.framework import FrameworkVersion
 from kcpf.lifecycle import Actor, Role
 from kcpf.parsing import format_money, format_uk_date
 
 
-def help_text(actor: Actor) -> str:
+def help_text(actor: Actor, rules: FrameworkVersion) -> str:
     lines = [
         "I walk you through the Key Contracts and Partnerships Framework. You can type:",
         "- *new*: record a new contract or partnership",
-        "- *assess KCP-0001*: assess it against the five criteria (key if 3 or more are met)",
+        f"- *assess KCP-0001*: assess it against the {len(rules.criteria)} criteria (key if "
+        f"{rules.key_threshold} or more are met)",
         "- *propose KCP-0001*: propose a key one to SMT",
         "- *governance KCP-0001*: the governance self-assessment",
         "- *update KCP-0001*: the biannual update (and the annual one at year end)",

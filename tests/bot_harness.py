@@ -186,7 +186,9 @@ class Running:
 
 
 @asynccontextmanager
-async def running_bot(data_dir: Path, *, today: date = date(2026, 11, 27)) -> AsyncIterator[Running]:
+async def running_bot(
+    data_dir: Path, *, today: date = date(2026, 11, 27), roles: RoleDirectory = ROLES
+) -> AsyncIterator[Running]:
     """The bot on the register and conversation state in `data_dir`; start it again on the same folder to
     simulate a restart."""
     connector = Connector({p.id: p for p in PEOPLE})
@@ -208,7 +210,7 @@ async def running_bot(data_dir: Path, *, today: date = date(2026, 11, 27)) -> As
 
     services = BotServices(
         framework=framework,
-        roles=ROLES,
+        roles=roles,
         storage=storage,
         clock=clock,
         register_is_local=True,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kcpf.lifecycle import Actor, Role
+from kcpf.cli.settings import Settings
 from kcpf.model import ArrangementType, Council, Officer, Status
 from tests.bot_harness import OFFICER, OTHER, SMT, TP, Person, Running, running_bot
 
@@ -285,11 +285,11 @@ async def test_an_unexpected_error_gives_a_reference_and_no_internals(
     assert any(incident in record.getMessage() for record in caplog.records)
 
 
-def test_actor_roles_come_from_settings() -> None:
-    from tests.bot_harness import ROLES
-
-    assert ROLES.actor(SMT.email).has(Role.SMT)
-    assert ROLES.actor(OFFICER.email) == Actor(OFFICER.email, "", frozenset({Role.RESPONSIBLE_OFFICER}))
+async def test_roles_in_settings_may_name_people_by_their_entra_object_id(tmp_path: Path) -> None:
+    roles = Settings.from_env({"KCPF_SMT": SMT.aad_object_id}).roles
+    async with running_bot(tmp_path, roles=roles) as bot:
+        await play(bot, [*NEW_CONTRACT, *ASSESSMENT, *DECISION[1:2]])
+        assert bot.framework.register.get("KCP-0001").status is Status.KEY
 
 
 async def test_someone_teams_does_not_know_is_told_why(tmp_path: Path) -> None:
@@ -349,3 +349,38 @@ async def test_tp_asks_for_a_report_and_downloads_it_from_a_signed_link(tmp_path
         assert "Appendix A" in pack
         bad = await bot.chat(TP).texts("report smt last year")
         assert "report smt 2026/27-H1" in bad or "half-year" in bad
+
+
+async def test_review_findings_an_update_for_a_half_year_not_begun_is_refused_at_once(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await play(bot, [*NEW_CONTRACT, *ASSESSMENT, *DECISION[1:2]])
+        await play(bot, [(OFFICER, "update KCP-0001 2030/31-H1", ("has not started yet", "2026/27-H1"))])
+        await play(bot, [(OFFICER, "help", ("*new*",))])  # nothing under way: no questions asked in vain
+
+
+@pytest.mark.parametrize(
+    ("typed", "status", "note"),
+    [
+        ("decide KCP-0001 deferred until the budget is set", Status.DEFERRED, "until the budget is set"),
+        ("decide KCP-0001 not key, below the threshold", Status.NOT_KEY, "below the threshold"),
+        ("decide KCP-0001 key", Status.KEY, ""),
+    ],
+)
+async def test_smt_decisions_keep_their_note_word_for_word(
+    tmp_path: Path, typed: str, status: Status, note: str
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        await play(bot, [*NEW_CONTRACT, *ASSESSMENT])
+        await play(bot, [(SMT, "decide KCP-0001 deferral until May", ("decide KCP-0001 key",))])
+        await play(bot, [(SMT, typed, ("Recorded SMT's decision",))])
+        (decision,) = bot.framework.register.decisions("KCP-0001")
+    assert (decision.decision, decision.note) == (status, note)
+
+
+async def test_a_malformed_request_is_refused_without_internals(tmp_path: Path) -> None:
+    async with (
+        running_bot(tmp_path) as bot,
+        bot.session.post(bot.url, json={"type": "message", "conversation": {"id": 5}}) as response,
+    ):
+        assert response.status == 400
+        assert "Traceback" not in await response.text()

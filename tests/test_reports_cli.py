@@ -144,3 +144,31 @@ def test_a_short_link_secret_is_refused(
     code, _, err = run(capsys, "register", "list")
     assert code == 2
     assert "KCPF_LINK_SECRET is too short" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["report", "smt", "--period", "2027/28-H1"], "2027/28-H1 has not begun yet"),
+        (["report", "cabinet", "--council", "chorley", "--year", "2030/31"], "2030/31 has not begun yet"),
+        (
+            [
+                "report",
+                "cabinet",
+                "--council",
+                "chorley",
+                "--year",
+                "2025/26",
+                "--framework-url",
+                "javascript:x",
+            ],
+            "is not a web address",
+        ),
+    ],
+)
+def test_reports_that_would_mislead_are_refused(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, *argv, *ON, "--by", TP.email)
+    assert code == 2
+    assert message in err

@@ -51,3 +51,32 @@ def test_serve_answers_health_and_messages_then_stops(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=15)
     assert f"listening on http://127.0.0.1:{port}/api/messages" in stderr
     assert "Traceback" not in stderr
+
+
+def test_serve_refuses_to_listen_beyond_this_machine_without_credentials(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kcpf", "serve", "--host", "0.0.0.0"],
+        env={**os.environ, "KCPF_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "listens only on this machine" in result.stderr
+
+
+def test_serve_on_a_port_in_use_says_so(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "kcpf", "serve", "--port", str(port)],
+            env={**os.environ, "KCPF_DATA_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert "choose another with --port" in result.stderr
+    assert "Traceback" not in result.stderr

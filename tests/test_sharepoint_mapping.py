@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from connectors.sharepoint import mapping
@@ -167,6 +167,11 @@ def test_any_arrangement_and_its_history_come_back_equal(
 
 @settings(max_examples=100, deadline=None)
 @given(record=assessments | decisions | reviews | updates)
+@example(  # found by Hypothesis: the earliest moment, east of UTC, has no UTC date for the view column
+    record=GovernanceReview(
+        "KCP-0001", "", (), "0@a.gov.uk", datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    )
+)
 def test_any_record_comes_back_equal(
     record: Assessment | SmtDecision | GovernanceReview | MonitoringUpdate,
 ) -> None:

@@ -197,8 +197,8 @@ class Identify(Flow):
         return Outcome(
             (
                 Reply(
-                    f"Saved as **{saved.reference}**. Next, assess it against the five criteria: "
-                    f"type *assess {saved.reference}*.",
+                    f"Saved as **{saved.reference}**. Next, assess it against the "
+                    f"{len(turn.framework.rules.criteria)} criteria: type *assess {saved.reference}*.",
                     (Option(f"Assess {saved.reference}", f"assess {saved.reference}"),),
                 ),
             )

@@ -12,7 +12,7 @@ from bot.flows.engine import YES_NO, Flow, FlowState, InputKind, Json, Option, O
 from kcpf.calendar import Period, last_ended_period
 from kcpf.errors import InvalidInput
 from kcpf.lifecycle import Action
-from kcpf.monitoring import AnnualReview, Kpi, Rag, Risk, Trend, suggested_performance
+from kcpf.monitoring import AnnualReview, Kpi, Rag, Risk, Trend, prepare_update, suggested_performance
 
 MAX_ITEMS = 10  # KPIs or risks in one update, in chat
 FORM_SLOTS = 3  # on the card
@@ -50,6 +50,11 @@ class Update(Flow):
     def begin(self, turn: Turn, argument: str) -> FlowState:
         words = argument.split()
         period = Period.parse(words[1]) if len(words) > 1 else last_ended_period(turn.now.date())
+        if period.start > turn.now.date():
+            raise InvalidInput(
+                f"{period.label} has not started yet: updates are for a half-year under way or ended, "
+                f"such as {last_ended_period(turn.now.date()).label}."
+            )
         state = open_arrangement(turn, words[0] if words else "", Action.UPDATE, self.name)
         assert state.subject is not None
         if turn.framework.register.monitoring_updates(state.subject, period=period.label):
@@ -311,6 +316,20 @@ class Update(Flow):
                 f"The {period.label} {kind} for {saved.reference} is saved: "
                 f"performance {update.performance.label}."
             )
+        # What saving will check, checked now: the officer can still go back and change an answer.
+        prepare_update(
+            turn.framework.register.get(state.subject),
+            period,
+            performance=Rag(x["performance"]),
+            kpis=kpis,
+            achievements=x.get("achievements") or "",
+            issues_to_escalate=x.get("issues_to_escalate") or "",
+            risks=risks,
+            financial_stability=stability,
+            annual=annual,
+            by=turn.actor.email,
+            at=turn.now,
+        )
         lines = [
             f"**{period.label} update for {state.subject}**",
             f"- Overall performance: {Rag(x['performance']).label}",

@@ -88,7 +88,10 @@ def _typed(column: Column, value: Any) -> Any:
     if kind == "date":
         return f"{value.isoformat()}T00:00:00Z"
     if kind == "dateTime":
-        moment = value.astimezone(UTC) if value.tzinfo else value
+        try:
+            moment = value.astimezone(UTC) if value.tzinfo else value
+        except OverflowError:  # before year 1 in UTC: the view column stays empty; the JSON keeps the moment
+            return None
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return value
 

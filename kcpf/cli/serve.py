@@ -15,6 +15,7 @@ from bot.storage import SqliteStorage
 from connectors.report_folder import report_routes
 from kcpf.cli.arguments import EXIT_OK, Commands, Handler
 from kcpf.cli.compose import Application
+from kcpf.errors import InvalidInput
 from kcpf.reports.service import ProducedReport
 
 DEFAULT_HOST = "127.0.0.1"
@@ -68,7 +69,20 @@ def _sharepoint_saves(app: Application) -> Saves:
     return Saves(during, subscribe)
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
 def _serve(app: Application, args: argparse.Namespace) -> int:
+    if args.host not in LOOPBACK:
+        # Bot Framework authentication (a signed token from the channel on every request) is not configured:
+        # anyone who could reach the port could act as any officer, so only this machine may.
+        raise InvalidInput(
+            f"--host {args.host}: without the bot's app credentials KCPF listens only on this machine "
+            "(127.0.0.1). Put it behind Azure Bot Service only once authentication is configured.",
+            field="host",
+        )
+    if not 1 <= args.port <= 65535:
+        raise InvalidInput(f"--port {args.port}: give a port from 1 to 65535.", field="port")
     storage = SqliteStorage(app.settings.conversations_path)
     try:
         public_url = app.settings.public_url or f"http://{args.host}:{args.port}"
@@ -76,7 +90,19 @@ def _serve(app: Application, args: argparse.Namespace) -> int:
         print(
             f"KCPF bot listening on http://{args.host}:{args.port}/api/messages", file=sys.stderr, flush=True
         )
-        web.run_app(web_app, host=args.host, port=args.port, print=None, handle_signals=True)
+        print(
+            "No app credentials: requests are not authenticated, so KCPF listens on this machine only.",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            web.run_app(web_app, host=args.host, port=args.port, print=None, handle_signals=True)
+        except OSError as error:
+            raise InvalidInput(
+                f"KCPF cannot listen on {args.host}:{args.port} ({error.strerror or error}): the port may be "
+                "in use by another program; choose another with --port.",
+                field="port",
+            ) from None
     finally:
         storage.close()
     return EXIT_OK

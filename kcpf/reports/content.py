@@ -5,6 +5,7 @@ The renderer turns it into a document; tests read the rendered document back aga
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,6 +87,12 @@ class Link:
     def __post_init__(self) -> None:
         if self.text.strip().lower() in {"", "here", "click here", "link", "this link", "more"}:
             raise InvalidInput(f"A link needs text that says where it goes, not “{self.text}”.")
+        # Reports are published: only web addresses, never script or local file links.
+        if not re.fullmatch(r"https?://[^\s/?#]+\S*", self.url.strip()):
+            raise InvalidInput(
+                f"“{self.url}” is not a web address: links in reports must start with https:// or http://.",
+                field="url",
+            )
 
 
 Block = Heading | Paragraph | BulletList | Table | Chart | Link

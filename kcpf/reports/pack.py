@@ -42,8 +42,8 @@ def appendix_a_pack(framework: FrameworkVersion, file: ArrangementFile, today: d
         guidance = {c.key: c.guidance for c in framework.criteria}
         criteria += [
             Paragraph(
-                "The five categories of significance that decide whether a contract or partnership is key. "
-                f"At least {assessment.key_threshold} must be met."
+                f"The {len(assessment.answers)} categories of significance that decide whether a contract or "
+                f"partnership is key. At least {assessment.key_threshold} must be met."
             ),
             Table(
                 ("Criteria", "Yes/No", "Reason"),

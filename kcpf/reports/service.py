@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from kcpf.calendar import FinancialYear, Period
+from kcpf.errors import InvalidInput
 from kcpf.lifecycle import Action, Actor, check_permitted
 from kcpf.model import Council
 from kcpf.ports import ReportRenderer, ReportStore
@@ -105,6 +106,13 @@ class ReportService:
             check_permitted(actor, Action.REPORT, file.arrangement)
             return appendix_a_pack(rules, file, today, author)
         check_permitted(actor, Action.REPORT)
+        begins = request.period.start if isinstance(request, SmtReport) else request.year.start
+        if begins > today:
+            raise InvalidInput(
+                f"{request.period.label if isinstance(request, SmtReport) else request.year.label} has not "
+                "begun yet, so there is nothing to report; ask for a half-year or year under way or ended.",
+                field="period",
+            )
         files = self.framework.files(self.framework.arrangements())
         if isinstance(request, SmtReport):
             return smt_update(rules, files, self.framework.due(today), request.period, today, author)
