@@ -191,12 +191,6 @@ async def running_bot(
 ) -> AsyncIterator[Running]:
     """The bot on the register and conversation state in `data_dir`; start it again on the same folder to
     simulate a restart."""
-    connector = Connector({p.id: p for p in PEOPLE})
-    connector_runner = web.AppRunner(connector.app())
-    await connector_runner.setup()
-    connector_site = web.TCPSite(connector_runner, "127.0.0.1", 0)
-    await connector_site.start()
-    connector.url = f"http://127.0.0.1:{_port(connector_site)}/"
     register = SqliteRegister(data_dir / "register.sqlite3")
     storage = SqliteStorage(data_dir / "conversations.sqlite3")
     clock = FixedClock(at(today))
@@ -217,24 +211,39 @@ async def running_bot(
         reporting=Reporting(ReportService(framework, WordRenderer(), folder), link),
         routes=tuple(report_routes(folder, links, clock)),
     )
-    runner = web.AppRunner(create_app(services))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    public.append(f"http://127.0.0.1:{_port(site)}")
     try:
-        async with aiohttp.ClientSession() as session:
-            yield Running(
-                f"http://127.0.0.1:{_port(site)}/api/messages", connector, framework, clock, session, register
-            )
+        async with (
+            running_connector() as connector,
+            serving(create_app(services)) as bot_url,
+            aiohttp.ClientSession() as session,
+        ):
+            public.append(bot_url)
+            yield Running(f"{bot_url}/api/messages", connector, framework, clock, session, register)
     finally:
-        await runner.cleanup()
-        await connector_runner.cleanup()
         storage.close()
         register.close()
 
 
-def _port(site: web.TCPSite) -> int:
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """`app` on a free loopback port; yields its base address."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
     server = site._server
     assert server is not None
-    return int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+    port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def running_connector() -> AsyncIterator[Connector]:
+    """The Bot Connector stand-in, knowing everyone in PEOPLE."""
+    connector = Connector({p.id: p for p in PEOPLE})
+    async with serving(connector.app()) as url:
+        connector.url = f"{url}/"
+        yield connector

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bot.app import create_app
 from bot.storage import SqliteStorage
@@ -19,7 +18,7 @@ from connectors.sharepoint.register import SharePointRegister
 from kcpf.cli.compose import Application, application, prepare_data_dir
 from kcpf.cli.serve import bot_services
 from kcpf.cli.settings import Settings
-from tests.bot_harness import OFFICER, PEOPLE, SMT, TP, Chat, Connector, _port
+from tests.bot_harness import OFFICER, SMT, TP, Chat, Connector, running_connector, serving
 from tests.fake_graph import FakeGraph, Fault
 from tests.sharepoint_site import create_lists, session_for
 from tests.test_bot_conversations import ASSESSMENT, NEW_CONTRACT, Step
@@ -53,25 +52,17 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGraph]
 async def bot_on_sharepoint() -> AsyncIterator[tuple[Application, Connector, aiohttp.ClientSession, str]]:
     settings = Settings.from_env(os.environ)
     prepare_data_dir(settings)
-    connector = Connector({p.id: p for p in PEOPLE})
-    connector_runner = web.AppRunner(connector.app())
-    await connector_runner.setup()
-    connector_site = web.TCPSite(connector_runner, "127.0.0.1", 0)
-    await connector_site.start()
-    connector.url = f"http://127.0.0.1:{_port(connector_site)}/"
     storage = SqliteStorage(settings.conversations_path)
-    with application(settings) as app:
-        runner = web.AppRunner(create_app(bot_services(app, storage, "http://127.0.0.1")))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        try:
-            async with aiohttp.ClientSession() as session:
-                yield app, connector, session, f"http://127.0.0.1:{_port(site)}/api/messages"
-        finally:
-            await runner.cleanup()
-            await connector_runner.cleanup()
-            storage.close()
+    try:
+        with application(settings) as app:
+            async with (
+                running_connector() as connector,
+                serving(create_app(bot_services(app, storage, "http://127.0.0.1"))) as bot_url,
+                aiohttp.ClientSession() as session,
+            ):
+                yield app, connector, session, f"{bot_url}/api/messages"
+    finally:
+        storage.close()
 
 
 async def say_all(chat: Chat, steps: list[Step]) -> str:

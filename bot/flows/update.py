@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
+from typing import TypedDict
 
 from bot.flows import answers as a
 from bot.flows.assess import open_arrangement
@@ -296,20 +297,19 @@ class Update(Flow):
             Rag(x["financial_stability_rating"]),
             Trend(x["financial_stability_trend"]),
         )
+        update_fields = _UpdateFields(
+            performance=Rag(x["performance"]),
+            kpis=kpis,
+            achievements=x.get("achievements") or "",
+            issues_to_escalate=x.get("issues_to_escalate") or "",
+            risks=risks,
+            financial_stability=stability,
+            new_arrangements_identified=x.get("new_arrangements_identified") or "",
+            annual=annual,
+        )
         if save:
             saved, update = turn.framework.submit_update(
-                turn.actor,
-                state.subject,
-                period,
-                performance=Rag(x["performance"]),
-                kpis=kpis,
-                achievements=x.get("achievements") or "",
-                issues_to_escalate=x.get("issues_to_escalate") or "",
-                risks=risks,
-                financial_stability=stability,
-                new_arrangements_identified=x.get("new_arrangements_identified") or "",
-                annual=annual,
-                expected_version=state.version,
+                turn.actor, state.subject, period, expected_version=state.version, **update_fields
             )
             kind = "annual update" if update.is_annual else "update"
             return (
@@ -320,15 +320,9 @@ class Update(Flow):
         prepare_update(
             turn.framework.register.get(state.subject),
             period,
-            performance=Rag(x["performance"]),
-            kpis=kpis,
-            achievements=x.get("achievements") or "",
-            issues_to_escalate=x.get("issues_to_escalate") or "",
-            risks=risks,
-            financial_stability=stability,
-            annual=annual,
             by=turn.actor.email,
             at=turn.now,
+            **update_fields,
         )
         lines = [
             f"**{period.label} update for {state.subject}**",
@@ -348,6 +342,19 @@ class Update(Flow):
 
     def finish(self, turn: Turn, state: FlowState) -> Outcome:
         return Outcome((Reply(self._submit(turn, state, save=True)),))
+
+
+class _UpdateFields(TypedDict):
+    """What the officer said, as both checking (prepare_update) and saving (submit_update) take it."""
+
+    performance: Rag
+    kpis: list[Kpi]
+    achievements: str
+    issues_to_escalate: str
+    risks: list[Risk]
+    financial_stability: Risk
+    new_arrangements_identified: str
+    annual: AnnualReview | None
 
 
 def _repeating(
