@@ -4,6 +4,7 @@ secret in logs or errors."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -24,6 +25,7 @@ from connectors.sharepoint.graph import (
     ThrottledOut,
     Unavailable,
     _chunks,
+    deadline,
 )
 from connectors.sharepoint.schema import load_schema
 from tests.fake_graph import FakeGraph, Fault
@@ -137,7 +139,7 @@ def test_retry_after_as_an_http_date_is_honoured() -> None:
     assert _retry_after({}) is None
 
 
-def test_retry_after_is_capped_and_backoff_without_it_is_jittered_exponential(fake: FakeGraph) -> None:
+def test_retry_after_is_waited_whole_and_only_backoff_without_it_is_capped(fake: FakeGraph) -> None:
     sleeps = Sleeps()
     graph = session(fake, sleeps, backoff_cap=10.0, backoff_base=1.0)
     graph.site()
@@ -150,8 +152,49 @@ def test_retry_after_is_capped_and_backoff_without_it_is_jittered_exponential(fa
         Fault("unavailable", retry_after=None),
     )
     graph.get(f"/sites/{graph.site_id()}/lists")
-    # Retry-After capped at 10; then full jitter (random 0.5 here) of 1·2^(n-1), capped at 10.
-    assert sleeps.calls == [10.0, 1.0, 2.0, 4.0, 5.0, 5.0]
+    # Retrying before Retry-After is throttled again: 3600 is waited. Then full jitter (random 0.5 here) of
+    # 1·2^(n-1), capped at 10.
+    assert sleeps.calls == [3600.0, 1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+def test_a_retry_after_longer_than_the_wait_limit_is_raised_with_it_not_waited(fake: FakeGraph) -> None:
+    sleeps = Sleeps()
+    graph = session(fake, sleeps, wait_limit=2.0)
+    graph.site()
+    fake.faults.schedule(Fault("throttle", retry_after=1), Fault("throttle", retry_after=120))
+    with pytest.raises(ThrottledOut) as raised:
+        graph.get(f"/sites/{graph.site_id()}/lists")
+    assert sleeps.calls == [1.0]  # the short one waited here; the long one left to the caller
+    assert raised.value.retry_after == 120.0
+
+
+def test_within_a_deadline_no_wait_outlasts_it_and_requests_time_out_by_it(fake: FakeGraph) -> None:
+    sleeps = Sleeps()
+    graph = session(fake, sleeps, timeout=30.0)
+    graph.site()
+    fake.faults.schedule(Fault("throttle", retry_after=12))
+    with deadline(8.0), pytest.raises(ThrottledOut) as raised:
+        graph.get(f"/sites/{graph.site_id()}/lists")
+    assert sleeps.calls == []
+    assert raised.value.retry_after == 12.0
+    fake.faults.schedule(Fault("timeout", delay=3.0))
+    started = time.monotonic()
+    with deadline(0.5), pytest.raises(Unavailable):
+        graph.get(f"/sites/{graph.site_id()}/lists")
+    assert time.monotonic() - started < 2.0  # the request's timeout was what was left, not 30 s
+    with deadline(0.0), pytest.raises(Unavailable, match="no time left"):
+        graph.get(f"/sites/{graph.site_id()}/lists")
+    assert graph.get(f"/sites/{graph.site_id()}/lists") == {"value": []}  # outside the block: no deadline
+
+
+def test_a_batch_whose_retry_after_is_too_long_comes_back_as_answered(fake: FakeGraph) -> None:
+    sleeps = Sleeps()
+    graph = session(fake, sleeps, wait_limit=2.0)
+    site = graph.site_id()
+    fake.faults.schedule(Fault("throttle", retry_after=60, only="/lists"))  # the sub-request, not $batch
+    (answer,) = graph.batch([BatchRequest("1", "GET", f"/sites/{site}/lists")])
+    assert sleeps.calls == []
+    assert (answer.status, answer.retry_after) == (429, 60.0)
 
 
 def test_throttled_until_the_retries_run_out_raises_throttled_out(fake: FakeGraph) -> None:
@@ -431,3 +474,19 @@ def test_an_upload_session_whose_answer_was_lost_is_simply_asked_for_again(fake:
 def test_the_site_is_addressed_by_host_and_path(site_url: str, path: str) -> None:
     settings = GraphSettings(tenant_id="t", client_id="c", site_url=site_url, client_secret="s")
     assert GraphSession(settings).site_path() == path
+
+
+def test_a_refused_connection_is_known_never_sent_and_a_dropped_one_is_not() -> None:
+    import socket
+
+    import requests
+
+    from connectors.sharepoint.graph import _never_sent
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(requests.ConnectionError) as refused:
+        requests.post(f"http://127.0.0.1:{port}/v1.0/$batch", timeout=2)
+    assert _never_sent(refused.value)
+    assert not _never_sent(requests.ConnectionError("Connection aborted.", ConnectionResetError(104)))

@@ -4,6 +4,7 @@ batches, delta reads, two processes on one site)."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +173,59 @@ def test_an_assessment_is_saved_in_one_round_trip(
         register.save(stored, action="assess", actor=ALICE, at=LATER, records=[assessment_of(stored)])
         assert (session.round_trips, session.requests_by_kind["$batch"]) == (1, 1)
         assert len(fake.graph.items("KCPF Assessments")) == 1
+
+
+def test_a_reread_after_an_expired_delta_token_keeps_what_was_read_until_it_completes(
+    fake: FakeGraph, session: GraphSession, tmp_path: Path
+) -> None:
+    """A 410 then an outage: reads still answer from what was read, and a new record is not given a
+    reference that is already taken (it was, when the 410 emptied the cache)."""
+    with sharepoint_register(session, tmp_path) as register:
+        first = register.save(bare_arrangement("Leisure"), action="record", actor=ALICE, at=WHEN)
+        assert first.reference is not None
+        fake.graph.min_delta_seq = fake.graph.seq + 1  # every delta token now answers 410
+        # The next $batch is answered (a "timeout" of 0 s is a plain answer): the 410s. Every later one fails.
+        fake.faults.schedule(Fault("timeout", delay=0.0, only="/$batch"))
+        fake.faults.random(1.0, (Fault("unavailable", retry_after=0, only="/$batch"),))
+        assert register.get(first.reference) == first
+        assert [a.reference for a in register.arrangements()] == [first.reference]
+        _, (second,) = register.submit(
+            [(bare_arrangement("Waste"), ())], action="record", actor=ALICE, at=LATER
+        )
+        assert second.reference != first.reference
+        fake.faults.clear()
+        assert register.flush() is False
+        saved = sorted(str(i["KcpfReference"]) for i in arrangement_items(fake))
+        assert saved == sorted([first.reference, str(second.reference)])
+        assert [a.reference for a in register.arrangements()] == [first.reference, second.reference]
+
+
+def test_throttled_the_officer_is_answered_at_once_and_nothing_is_asked_before_retry_after(
+    fake: FakeGraph, tmp_path: Path
+) -> None:
+    """Retry-After longer than a turn allows: the write waits in the outbox (the officer hears so within
+    the turn), reads come from the cache, and the worker asks again only once Retry-After has passed."""
+    from connectors.sharepoint.outbox import WriteState
+    from connectors.sharepoint.register import officer_turn, running_register
+
+    settings = fake.graph_settings()
+    with running_register(settings, tmp_path, freshness=0) as register:
+        first = register.save(bare_arrangement("Leisure"), action="record", actor=ALICE, at=WHEN)
+        assert first.reference is not None
+        fake.faults.schedule(Fault("throttle", retry_after=3))
+        started = time.monotonic()
+        with officer_turn("activity-1") as receipts:
+            assert register.get(first.reference) == first  # throttled: answered from the cache
+            register.submit([(bare_arrangement("Waste"), ())], action="record", actor=ALICE, at=LATER)
+        took = time.monotonic() - started
+        asked = fake.counts.total()
+        assert took < 1.5, f"the officer waited {took:.1f} s"
+        assert [r.state for r in receipts] == [WriteState.PENDING]
+        time.sleep(2.0)
+        assert fake.counts.total() == asked  # nothing asked while SharePoint said to wait
+        for _ in range(100):
+            if len(arrangement_items(fake)) == 2:
+                break
+            time.sleep(0.1)
+        assert len(arrangement_items(fake)) == 2
+        assert time.monotonic() - started >= 3.0

@@ -10,7 +10,10 @@ from typing import Final
 GRAPH_BASE_URL: Final = "https://graph.microsoft.com/v1.0"
 AUTHORITY_HOST: Final = "https://login.microsoftonline.com"
 # List items page at 200 by default and at most 5,000 a page ($top above that still gives 5,000): SharePoint's
-# list view threshold. Ask for the most on every collection read: the register of 1,000 is one request.
+# list view threshold. Sources: "Manage large lists and libraries" (Microsoft support, the 5,000 threshold);
+# "Microsoft Graph: Working with Paginated result sets" (microsoft365blogs.com, 2022: 200 by default, 5,000 at
+# most through Graph). Not yet checked against a real tenant. Ask for the most on every collection read: the
+# register of 1,000 is one request.
 MAX_PAGE_SIZE: Final = 5000
 BATCH_LIMIT: Final = 20  # JSON batching: "currently limited to 20" requests per $batch (Graph docs)
 UPLOAD_CHUNK_UNIT: Final = 327_680  # upload-session chunks must be multiples of 320 KiB
@@ -33,7 +36,10 @@ class GraphSettings:
     timeout: float = 30.0  # seconds, per HTTP request
     max_retries: int = 6  # retries after the first attempt
     backoff_base: float = 0.5  # seconds: the first retry waits up to this (doubling each time)
-    backoff_cap: float = 30.0  # seconds: no single wait is longer, whatever Retry-After says
+    backoff_cap: float = 30.0  # seconds: the longest backoff when the server gives no Retry-After
+    # The longest wait before a retry made inside a request (None: no limit). A longer one (Retry-After) is
+    # not waited there: the error carries it, and the caller waits without holding a lock or a turn.
+    wait_limit: float | None = None
     upload_chunk: int = 10 * UPLOAD_CHUNK_UNIT  # 3.2 MiB, a multiple of 320 KiB
 
     def __post_init__(self) -> None:

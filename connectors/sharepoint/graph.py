@@ -12,7 +12,9 @@ Why not `office365-rest-python-client`'s GraphClient for the requests themselves
   from "refused before it was applied" (safe to retry);
 - `execute_query_retry` swallows the final failure.
 So the requests go through a thin `requests` session here (the same HTTP stack GraphClient uses) and tokens
-come from msal (`connectors/sharepoint/auth.py`), as GraphClient's own `AuthenticationContext` does.
+come from msal (`connectors/sharepoint/auth.py`), as GraphClient's own `AuthenticationContext` does. The
+package is therefore not a dependency: nothing imports it (a departure from the brief's choice, made for the
+reasons above).
 
 Contract for callers (the register adapter):
 - `path` arguments are relative to the Graph base URL ("/sites/{site-id}/lists") or absolute URLs (a
@@ -37,15 +39,19 @@ import email.utils
 import json
 import logging
 import random as random_module
+import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3
 
 from connectors.sharepoint.auth import AuthFailed, Certificate, TokenProvider, token_roles
 from connectors.sharepoint.config import (
@@ -74,11 +80,19 @@ __all__ = [
     "PreconditionFailed",
     "ThrottledOut",
     "Unavailable",
+    "deadline",
 ]
 
 log = logging.getLogger("kcpf.graph")
 
 RETRIABLE_STATUS: Final = frozenset({429, 502, 503, 504})
+# Failures before a request leaves this machine: safe to send it again, whatever it was.
+NEVER_SENT: Final = (
+    urllib3.exceptions.NewConnectionError,  # refused, no route, name not found (NameResolutionError)
+    urllib3.exceptions.SSLError,
+    ConnectionRefusedError,
+    socket.gaierror,
+)
 
 
 class GraphError(Exception):
@@ -90,6 +104,8 @@ class GraphError(Exception):
         self.code = code
         self.message = message
         self.request_id = request_id
+        # Seconds the server asked us to wait before trying again (Retry-After), when it said.
+        self.retry_after: float | None = None
 
 
 class NotFoundError(GraphError):
@@ -135,12 +151,42 @@ class BatchResponse:
     body: dict[str, Any]
 
     @property
+    def retry_after(self) -> float | None:
+        return _retry_after(self.headers)
+
+    @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
 
 Sleep = Callable[[float], None]
 Random = Callable[[], float]
+
+_deadline: ContextVar[tuple[float, Callable[[], float]] | None] = ContextVar(
+    "kcpf_graph_deadline", default=None
+)
+
+
+@contextmanager
+def deadline(seconds: float, *, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
+    """Graph work inside the block (in this thread, or in `asyncio.to_thread` calls made from it) ends within
+    `seconds`: each request's timeout is at most what is left, and a retry whose wait (Retry-After included)
+    would end after it is not made: the failure is raised at once, carrying the server's Retry-After. An
+    officer's turn runs in one, so a slow or throttled SharePoint leaves the write to the outbox rather than
+    keeping Teams waiting past its 15 seconds."""
+    token = _deadline.set((clock() + seconds, clock))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _time_left() -> float | None:
+    current = _deadline.get()
+    if current is None:
+        return None
+    ends, clock = current
+    return ends - clock()
 
 
 class GraphSession:
@@ -271,9 +317,12 @@ class GraphSession:
                         again.add(request.id)  # it failed only because its dependency was throttled
             if not again or attempt >= self.settings.max_retries:
                 break
+            delay = self._backoff(attempt + 1, wait or None)
+            if not self._may_wait(delay):
+                break  # the answers go back as they are; Retry-After is in their headers
             attempt += 1
             self.retries += len(again)
-            self._sleep(self._backoff(attempt, wait or None))
+            self._sleep(delay)
             # In request order; a dependency that already succeeded is no longer in the batch to wait for.
             pending = [
                 replace(r, depends_on=tuple(d for d in r.depends_on if d in again))
@@ -381,6 +430,9 @@ class GraphSession:
         attempt = 0
         while True:
             send_headers = dict(headers or {})
+            left = _time_left()
+            if left is not None and left <= 0:
+                raise Unavailable(504, "outOfTime", "no time left to ask Graph in this turn")
             if authorise:
                 try:
                     send_headers["Authorization"] = f"Bearer {self._tokens.token()}"
@@ -391,6 +443,7 @@ class GraphSession:
             self.requests_by_kind[kind or method] += 1
             failure: GraphError
             retry_after: float | None = None
+            timeout = self.settings.timeout if left is None else min(self.settings.timeout, left)
             try:
                 response = self._http.request(
                     method,
@@ -398,18 +451,14 @@ class GraphSession:
                     params=dict(params) if params else None,
                     data=json.dumps(body).encode("utf-8") if body is not None else raw,
                     headers=send_headers,
-                    timeout=self.settings.timeout,
+                    timeout=timeout,
                 )
             except requests.ConnectTimeout:  # never reached the server: safe to repeat
-                failure = Unavailable(
-                    504, "connectTimeout", f"no connection within {self.settings.timeout:g} s"
-                )
+                failure = Unavailable(504, "connectTimeout", f"no connection within {timeout:g} s")
             except requests.Timeout:
                 if unsafe:
-                    raise OutcomeUnknown(
-                        504, "timeout", f"no answer within {self.settings.timeout:g} s"
-                    ) from None
-                failure = Unavailable(504, "timeout", f"no answer within {self.settings.timeout:g} s")
+                    raise OutcomeUnknown(504, "timeout", f"no answer within {timeout:g} s") from None
+                failure = Unavailable(504, "timeout", f"no answer within {timeout:g} s")
             except requests.ConnectionError as error:
                 if unsafe and not _never_sent(error):
                     raise OutcomeUnknown(
@@ -423,23 +472,36 @@ class GraphSession:
                 if response.status_code not in RETRIABLE_STATUS:
                     raise failure
                 retry_after = _retry_after(response.headers)
+            failure.retry_after = retry_after
             if attempt >= self.settings.max_retries:
                 log.warning("Graph %s %s failed %d times: %s", method, _safe(url), attempt + 1, failure)
                 raise failure
+            delay = self._backoff(attempt + 1, retry_after)
+            if not self._may_wait(delay):
+                log.info("Graph %s %s: %s; not waiting %.2f s here", method, _safe(url), failure.code, delay)
+                raise failure
             attempt += 1
             self.retries += 1
-            delay = self._backoff(attempt, retry_after)
             log.info("Graph %s %s: %s; retry %d in %.2f s", method, _safe(url), failure.code, attempt, delay)
             self._sleep(delay)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Retry-After when the server gives one (capped); otherwise capped exponential backoff with full
-        jitter (a random wait between 0 and base·2^(attempt-1))."""
-        cap = self.settings.backoff_cap
+        """Retry-After when the server gives one, whole: retrying sooner is throttled again and extends the
+        throttling. Otherwise exponential backoff with full jitter (a random wait between 0 and
+        base·2^(attempt-1), capped)."""
         if retry_after is not None:
-            return min(max(retry_after, 0.0), cap)
-        ceiling: float = min(cap, self.settings.backoff_base * 2.0 ** (attempt - 1))
+            return max(retry_after, 0.0)
+        ceiling: float = min(self.settings.backoff_cap, self.settings.backoff_base * 2.0 ** (attempt - 1))
         return self._random() * ceiling
+
+    def _may_wait(self, delay: float) -> bool:
+        """Whether to wait `delay` seconds here before a retry: not past the turn's deadline, nor longer than
+        `wait_limit` (the caller waits instead, holding nothing)."""
+        left = _time_left()
+        if left is not None and delay >= left:
+            return False
+        limit = self.settings.wait_limit
+        return limit is None or delay <= limit
 
 
 class _Session(requests.Session):
@@ -470,9 +532,19 @@ def _token_provider(settings: GraphSettings, http: requests.Session) -> TokenPro
 
 
 def _never_sent(error: requests.ConnectionError) -> bool:
-    """Whether the connection failed before the request was sent (refused, no route, TLS handshake)."""
-    text = repr(error)
-    return any(s in text for s in ("NewConnectionError", "ConnectionRefused", "SSLError", "NameResolution"))
+    """Whether the connection failed before the request was sent (refused, no route, name not found, TLS
+    handshake), from the causes urllib3 gives (`MaxRetryError.reason`) and Python's exception chain."""
+    seen: list[BaseException] = []
+    pending: list[object] = [error, *error.args]
+    while pending:
+        cause = pending.pop()
+        if not isinstance(cause, BaseException) or any(cause is s for s in seen):
+            continue
+        seen.append(cause)
+        if isinstance(cause, NEVER_SENT):
+            return True
+        pending += [getattr(cause, "reason", None), cause.__cause__, cause.__context__, *cause.args]
+    return False
 
 
 def _chunks(items: Sequence[BatchRequest], size: int) -> list[list[BatchRequest]]:

@@ -422,7 +422,8 @@ class Outbox:
 
 class OutboxWorker:
     """Applies what is pending in the background: at once when woken, then with capped, jittered backoff
-    while SharePoint keeps failing. `flush` returns True while something is still pending."""
+    while SharePoint keeps failing, and never before the time SharePoint gave (`hold`: seconds left of its
+    Retry-After). `flush` returns True while something is still pending."""
 
     def __init__(
         self,
@@ -432,8 +433,10 @@ class OutboxWorker:
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
         random: Callable[[], float] = random_module.random,
+        hold: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self._flush = flush
+        self._hold = hold
         self._interval = interval
         self._base = backoff_base
         self._cap = backoff_cap
@@ -465,5 +468,7 @@ class OutboxWorker:
             failures = failures + 1 if pending else 0
             # Full jitter: many bots restarted together do not retry in step.
             delay = self._random() * min(self._cap, self._base * 2.0 ** (failures - 1)) if pending else None
+            if delay is not None:
+                delay = max(delay, self._hold())
             self._wake.wait(self._interval if delay is None else delay)
             self._wake.clear()

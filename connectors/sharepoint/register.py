@@ -18,6 +18,10 @@ and restarts. The one thing that can still split it is someone changing one of i
 SharePoint after it was accepted and before it was applied: that item is refused (412, never overwritten),
 the items already applied stay (each is a complete write with its audit entry), and the officer is told
 exactly which were not saved.
+
+When SharePoint throttles (429/503 with Retry-After), nothing here asks again before the time it gave:
+reads answer from the cache, officers' writes stay in the outbox, and the background worker waits it out.
+An officer's turn runs within `TURN_BUDGET` seconds of Graph work (`officer_turn`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from connectors.sharepoint.graph import (
     GraphError,
     GraphSession,
     GraphSettings,
+    ThrottledOut,
+    deadline,
 )
 from connectors.sharepoint.outbox import (
     OUTBOX_FILE,
@@ -74,6 +80,11 @@ PAGE_SIZE: Final = 5000
 DEFAULT_FRESHNESS: Final = 5.0
 TURN_TIMEOUT: Final = 4.0  # seconds per Graph request when an officer is waiting
 TURN_WAIT: Final = 3.0  # seconds a save waits for the background worker before leaving the write to it
+# Graph work in one officer's turn: Azure Bot Service gives a turn 10-15 s; the reply and the rest need some.
+TURN_BUDGET: Final = 8.0
+# The longest wait for a retry inside a request, where a lock may be held; longer Retry-Afters are waited
+# out by the worker, holding nothing, while reads answer from the cache.
+IN_REQUEST_WAIT: Final = 2.0
 
 _receipts: ContextVar[list[Receipt] | None] = ContextVar("kcpf_sharepoint_receipts", default=None)
 _write_key: ContextVar[_KeySource | None] = ContextVar("kcpf_sharepoint_write_key", default=None)
@@ -159,6 +170,7 @@ class SharePointRegister:
         self._list_ids: dict[str, str] = {}
         self._site_id = ""
         self._refreshed_at: float | None = None
+        self._hold_until = 0.0  # SharePoint's Retry-After: ask nothing before this (monotonic)
         self._pending = outbox.pending()
         self._decoded_ops: dict[str, Any] = {}
         self._refusals: dict[str, KcpfError] = {}  # why writes were refused, by key, in this process
@@ -199,11 +211,24 @@ class SharePointRegister:
 
     # The cache
 
+    def held_for(self) -> float:
+        """Seconds SharePoint asked KCPF to wait before asking again (its Retry-After); 0 when none."""
+        return max(0.0, self._hold_until - self._monotonic())
+
+    def _hold(self, error: GraphError) -> None:
+        if error.retry_after:
+            self._hold_until = max(self._hold_until, self._monotonic() + error.retry_after)
+
     def _fresh(self) -> None:
-        """Catch up unless caught up within `freshness` seconds. If SharePoint cannot be reached, what was
-        last read is used (writes are still checked by If-Match when they are applied)."""
+        """Catch up unless caught up within `freshness` seconds. If SharePoint cannot be reached, or asked
+        KCPF to wait, what was last read is used (writes are still checked by If-Match when applied)."""
         with self._lock:
+            held = self.held_for()
+            if held and self._refreshed_at is not None:
+                return
             try:
+                if held:
+                    raise ThrottledOut(429, "throttled", f"SharePoint asked KCPF to wait {held:.0f} s")
                 if not self._list_ids:
                     self.connect()
                     return
@@ -211,6 +236,7 @@ class SharePointRegister:
                 if self._refreshed_at is None or now - self._refreshed_at >= self.freshness:
                     self._refresh()
             except GraphError as error:
+                self._hold(error)
                 if self._refreshed_at is None:
                     raise Unreachable(
                         f"SharePoint cannot be reached just now ({_describe(error)}), and KCPF has not read "
@@ -228,38 +254,57 @@ class SharePointRegister:
         return url[len(base) :] if url.startswith(base) else url
 
     def _refresh(self) -> None:
+        """Catch up by delta. A list read whole (the first time, or after its delta token expired: 410) is
+        read into a new cache that replaces the old one only once complete: if SharePoint fails half way,
+        what was read before still answers."""
         started = self._monotonic()
+        whole = f"?expand=fields&$top={PAGE_SIZE}"
         links = {
             key: self._relative(cache.delta_link)
             if cache.delta_link
-            else f"{self._items_path(key)}/delta?expand=fields&$top={PAGE_SIZE}"
+            else f"{self._items_path(key)}/delta{whole}"
             for key, cache in self._lists.items()
         }
+        rereads = {key: _ListCache() for key, cache in self._lists.items() if not cache.delta_link}
         while links:
             responses = self.graph.batch([BatchRequest(key, "GET", url) for key, url in links.items()])
             following: dict[str, str] = {}
             for key, response in zip(links, responses, strict=True):
-                cache = self._lists[key]
                 if response.status == 410:  # the token expired: read the whole list again
-                    cache.items.clear()
-                    cache.delta_link = None
-                    following[key] = f"{self._items_path(key)}/delta?expand=fields&$top={PAGE_SIZE}"
+                    self._lists[key].delta_link = None
+                    rereads[key] = _ListCache()
+                    following[key] = f"{self._items_path(key)}/delta{whole}"
                     continue
                 if not response.ok:
                     raise _graph_error(response)
+                cache = rereads.get(key) or self._lists[key]
                 for entry in response.body.get("value", []):
-                    self._absorb(key, entry)
+                    self._absorb(key, entry, cache)
                 next_link = response.body.get("@odata.nextLink")
                 if isinstance(next_link, str):
                     following[key] = self._relative(next_link)
-                else:
-                    cache.delta_link = str(response.body.get("@odata.deltaLink") or "") or None
+                    continue
+                cache.delta_link = str(response.body.get("@odata.deltaLink") or "") or None
+                if key in rereads:
+                    self._replace(key, rereads.pop(key))
             links = following
         self._refreshed_at = started
 
-    def _absorb(self, key: str, entry: dict[str, Any]) -> None:
+    def _replace(self, key: str, reread: _ListCache) -> None:
+        """Swap in a list read whole, keeping any of our own writes absorbed while it was read."""
+        for item_id, known in self._lists[key].items.items():
+            fresh = reread.items.get(item_id)
+            if (
+                fresh is not None
+                and key == mapping.ARRANGEMENTS
+                and known.value.version > fresh.value.version
+            ):
+                reread.items[item_id] = known
+        self._lists[key] = reread
+
+    def _absorb(self, key: str, entry: dict[str, Any], cache: _ListCache | None = None) -> None:
         """One item from a delta page or a write's answer into the cache; never an older version."""
-        cache = self._lists[key]
+        cache = cache or self._lists[key]
         item_id = str(entry["id"])
         if "deleted" in entry or "@removed" in entry:
             cache.items.pop(item_id, None)
@@ -268,10 +313,12 @@ class SharePointRegister:
         if not isinstance(fields, dict):
             return
         etag = str(entry.get("eTag") or fields.get("@odata.etag") or "")
-        self._absorb_fields(key, item_id, etag, fields)
+        self._absorb_fields(key, item_id, etag, fields, cache)
 
-    def _absorb_fields(self, key: str, item_id: str, etag: str, fields: dict[str, Any]) -> None:
-        cache = self._lists[key]
+    def _absorb_fields(
+        self, key: str, item_id: str, etag: str, fields: dict[str, Any], cache: _ListCache | None = None
+    ) -> None:
+        cache = cache or self._lists[key]
         try:
             if key == mapping.ARRANGEMENTS:
                 value: Any = mapping.arrangement_from_fields(fields)
@@ -550,7 +597,7 @@ class SharePointRegister:
             with self._lock:
                 # Writes recorded by another process sharing the outbox are applied here too.
                 self._pending = self.outbox.pending()
-            if not mine:
+            if not mine or self.held_for():
                 return bool(self._pending)
             for _ in range(100):  # rounds: an arrangement changed twice needs one round per change
                 with self._lock:
@@ -562,6 +609,7 @@ class SharePointRegister:
                         self.connect()
                     progressed = self._round(writes)
                 except GraphError as error:
+                    self._hold(error)
                     self._failed(writes, _describe(error))
                     return True
                 if not progressed:
@@ -671,6 +719,7 @@ class SharePointRegister:
                 pass  # not run: the arrangement it depends on failed, and says why
             elif response.status in TRANSIENT:
                 failing[write.key] = write
+                self._hold(_graph_error(response))
             else:
                 error = _graph_error(response)
                 self._refuse(
@@ -817,11 +866,21 @@ def write_key(key: str) -> Iterator[None]:
 def _graph_error(response: BatchResponse) -> GraphError:
     error = response.body.get("error") if isinstance(response.body.get("error"), dict) else {}
     assert isinstance(error, dict)
-    return GraphError(response.status, str(error.get("code", "error")), str(error.get("message", "")))
+    failure = GraphError(response.status, str(error.get("code", "error")), str(error.get("message", "")))
+    failure.retry_after = response.retry_after
+    return failure
 
 
 def _describe(error: GraphError) -> str:
     return f"SharePoint: {error.status} {error.code}"
+
+
+@contextmanager
+def officer_turn(key: str) -> Iterator[list[Receipt]]:
+    """Around an officer's turn: its writes keyed by `key` (the Teams activity id), their receipts
+    collected, and its Graph work done within `TURN_BUDGET` seconds."""
+    with collect_receipts() as receipts, write_key(key), deadline(TURN_BUDGET):
+        yield receipts
 
 
 @contextmanager
@@ -835,11 +894,16 @@ def running_register(
     # An officer's turn must answer well inside Teams' 10-15 s: a few quick tries, then the outbox (which
     # keeps retrying in the background) has the write and the cache answers the reads.
     patient_enough = dataclasses.replace(
-        settings, timeout=min(settings.timeout, TURN_TIMEOUT), max_retries=min(settings.max_retries, 2)
+        settings,
+        timeout=min(settings.timeout, TURN_TIMEOUT),
+        max_retries=min(settings.max_retries, 2),
+        wait_limit=IN_REQUEST_WAIT
+        if settings.wait_limit is None
+        else min(settings.wait_limit, IN_REQUEST_WAIT),
     )
     outbox = Outbox(data_dir / OUTBOX_FILE)
     register = SharePointRegister(GraphSession(patient_enough), outbox, freshness=freshness)
-    worker = OutboxWorker(register.flush)
+    worker = OutboxWorker(register.flush, hold=register.held_for)
     register.on_wake(worker.wake)
     worker.start()
     try:

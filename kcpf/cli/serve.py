@@ -50,14 +50,14 @@ def _sharepoint_saves(app: Application) -> Saves:
     """What the officer is told about writes to SharePoint: at once when a write is only in the outbox,
     later when it reaches SharePoint, still cannot, or is refused."""
     from connectors.sharepoint.outbox import Receipt, WriteState
-    from connectors.sharepoint.register import SharePointRegister, collect_receipts, write_key
+    from connectors.sharepoint.register import SharePointRegister, officer_turn
 
     register = app.framework.register
     assert isinstance(register, SharePointRegister)
 
     @contextmanager
     def during(key: str) -> Iterator[Callable[[], list[str]]]:
-        with collect_receipts() as receipts, write_key(key):
+        with officer_turn(key) as receipts:
             yield lambda: [r.message for r in receipts if r.state is not WriteState.APPLIED]
 
     def subscribe(tell: Callable[[str, str], None]) -> None:
