@@ -392,3 +392,9 @@ def read_zip_bytes(content: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         assert archive.testzip() is None
         return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_a_placeholder_the_settings_do_not_fill_is_a_template_error() -> None:
+    where = Deployment(bot_id=BOT_ID, teams_app_id=BOT_ID, version="1.0.0", domain="kcpf.chorley.gov.uk")
+    with pytest.raises(KeyError, match="no value for \\{\\{tenant\\}\\}"):
+        build_manifest({"id": "{{teams_app_id}}", "x": ["a {{tenant}} b"]}, AppDetails(), where, [])
