@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot import cards
+from bot.commands import VERBS
 from bot.flows.assess import Assess, propose
 from bot.flows.engine import (
     YES_NO,
@@ -221,6 +222,8 @@ def _command(turn: Turn, typed: str) -> Said:
     if not words:
         return Said([Reply(help_text(turn.actor, turn.framework.rules))])
     verb, rest = words[0].lower(), words[1] if len(words) > 1 else ""
+    if verb not in VERBS:  # bot/commands.py is the one list of commands: help and Teams' menu show it
+        return _not_understood(turn, typed)
     try:
         if verb in FLOWS:
             flow = FLOWS[verb]
@@ -256,6 +259,10 @@ def _command(turn: Turn, typed: str) -> Said:
         return Said([Reply(error.message)])
     except KcpfError as error:
         return Said([Reply(error.message)])
+    return _not_understood(turn, typed)
+
+
+def _not_understood(turn: Turn, typed: str) -> Said:
     return Said([Reply(f"I did not understand “{typed}”.\n\n{help_text(turn.actor, turn.framework.rules)}")])
 
 

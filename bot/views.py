@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
+from bot.commands import COMMANDS
 from bot.flows.engine import Turn
 from kcpf.due import by_officer
 from kcpf.framework import FrameworkVersion
-from kcpf.lifecycle import Actor, Role
+from kcpf.lifecycle import Actor
 from kcpf.parsing import format_money, format_uk_date
 
 
 def help_text(actor: Actor, rules: FrameworkVersion) -> str:
-    lines = [
-        "I walk you through the Key Contracts and Partnerships Framework. You can type:",
-        "- *new*: record a new contract or partnership",
-        f"- *assess KCP-0001*: assess it against the {len(rules.criteria)} criteria (key if "
-        f"{rules.key_threshold} or more are met)",
-        "- *propose KCP-0001*: propose a key one to SMT",
-        "- *governance KCP-0001*: the governance self-assessment",
-        "- *update KCP-0001*: the biannual update (and the annual one at year end)",
-        "- *my*: your contracts and partnerships and what is due",
-    ]
-    if actor.has(Role.TRANSFORMATION_AND_PARTNERSHIPS):
-        lines.append("- *due*: who owes what, across the register")
-        lines.append(
-            "- *report smt 2026/27-H1*, *report cabinet chorley 2025/26*: the Word reports to SMT and to a "
-            "council's executive"
-        )
-    lines.append("- *report pack KCP-0001*: the Appendix A pack of one of your arrangements, in Word")
-    if actor.has(Role.SMT) or actor.has(Role.TRANSFORMATION_AND_PARTNERSHIPS):
-        lines.append("- *decide KCP-0001 key*, *not key* or *deferred*: record SMT's decision")
+    lines = ["I walk you through the Key Contracts and Partnerships Framework. You can type:"]
+    lines.extend(
+        f"- *{command.example}*: {command.description(rules)}"
+        for command in COMMANDS
+        if command.offered_to(actor)
+    )
     lines.append("While answering: *back* changes your last answer, *cancel* stops, *form* shows one card.")
     return "\n".join(lines)
 

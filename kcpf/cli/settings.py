@@ -12,6 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from connectors.sharepoint.config import AUTHORITY_HOST, GRAPH_BASE_URL, GraphSettings
+from connectors.teams_package import SETTINGS as TEAMS_SETTINGS
+from connectors.teams_package import AppDetails
 from kcpf.errors import KcpfError
 from kcpf.framework import CURRENT_VERSION, VERSIONS, FrameworkVersion, framework_version
 from kcpf.lifecycle import RoleDirectory
@@ -39,6 +41,13 @@ class Settings:
     committee_headings: Path | None = None
     store: str = "sqlite"  # KCPF_STORE: where the register lives, "sqlite" or "sharepoint"
     sharepoint: GraphSettings | None = None  # set when store is "sharepoint"
+    # Teams app package (`kcpf teams package`).
+    app_id: str = ""  # KCPF_APP_ID: the bot's Microsoft App ID ("" = no credentials)
+    teams_app_id: str = ""  # KCPF_TEAMS_APP_ID: the Teams app's id ("" = the same as app_id)
+    teams_version: str = ""  # KCPF_TEAMS_VERSION: the app package's version ("" = KCPF's own)
+    teams: AppDetails = dataclasses.field(
+        default_factory=AppDetails
+    )  # KCPF_TEAMS_*: what Teams shows about the app
 
     @property
     def register_path(self) -> Path:
@@ -101,6 +110,10 @@ class Settings:
             committee_headings=_committee_headings(env),
             store=_store(env),
             sharepoint=_sharepoint(env) if _store(env) == "sharepoint" or _any_sharepoint(env) else None,
+            app_id=_guid(env, "KCPF_APP_ID", "the bot's Microsoft App ID (its Entra app registration)"),
+            teams_app_id=_guid(env, "KCPF_TEAMS_APP_ID", "the Teams app's id"),
+            teams_version=_teams_version(env),
+            teams=_teams(env),
         )
 
 
@@ -291,3 +304,43 @@ def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
     if parts.scheme != "https" or not parts.hostname:
         raise InvalidSetting(f"{name} is “{value}”: give an https address (the default is {default}).")
     return value
+
+
+# The Teams app package.
+
+
+def _guid(env: Mapping[str, str], name: str, what: str) -> str:
+    value = env.get(name, "").strip()
+    if value and not _GUID.fullmatch(value):
+        raise InvalidSetting(
+            f"{name} is “{value}”: give {what}, a GUID such as 00000000-0000-0000-0000-000000000000."
+        )
+    return value.lower()
+
+
+def _teams_version(env: Mapping[str, str]) -> str:
+    value = env.get("KCPF_TEAMS_VERSION", "").strip()
+    if value and not re.fullmatch(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", value):
+        raise InvalidSetting(
+            f"KCPF_TEAMS_VERSION is “{value}”: give three numbers, such as 1.0.3 (Teams takes an update only "
+            "with a higher version)."
+        )
+    return value
+
+
+def _teams(env: Mapping[str, str]) -> AppDetails:
+    """What Teams shows about the app: each KCPF_TEAMS_* text or https address, within the schema's limits."""
+    given: dict[str, str] = {}
+    for setting in TEAMS_SETTINGS:
+        value = env.get(setting.name, "").strip()
+        if not value:
+            continue
+        parts = urlsplit(value)
+        if setting.url and (parts.scheme != "https" or not parts.hostname or " " in value):
+            raise InvalidSetting(f"{setting.name} is “{value}”: give an https address.")
+        if len(value) > setting.max_length:
+            raise InvalidSetting(
+                f"{setting.name} is {len(value)} characters long; Teams takes at most {setting.max_length}."
+            )
+        given[setting.field] = value
+    return AppDetails(**given)
