@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -415,7 +416,9 @@ def create_app(services: BotServices) -> web.Application:
             except Refused as refused:
                 log.warning("refused a request to /api/messages from %s: %s", request.remote, refused.reason)
                 return web.json_response({"error": refused.public}, status=refused.status)
-            request["claims_identity"] = ClaimsIdentity(claims, authentication_type="Bearer")
+            with warnings.catch_warnings():  # the SDK reads the identity under this plain string key
+                warnings.simplefilter("ignore", web.NotAppKeyWarning)
+                request["claims_identity"] = ClaimsIdentity(claims, authentication_type="Bearer")
         try:
             response = await adapter.process(request, gate)
         except ValidationError as error:  # not an activity: the sender's fault, said without internals

@@ -34,11 +34,11 @@ from typing import Any
 
 import aiohttp
 import jwt
-import requests
 from azure.core.credentials_async import AsyncTokenCredential
 from microsoft_agents.hosting.core import AgentAuthConfiguration, ConnectionManager
 
 from connectors.sharepoint.auth import AuthFailed, Certificate, TokenProvider
+from connectors.sharepoint.graph import _Session as CaBundleSession  # its own CA wins over REQUESTS_CA_BUNDLE
 
 log = logging.getLogger("kcpf.bot.auth")
 
@@ -267,7 +267,7 @@ class AppTokenProvider:
             client_id=credentials.app_id, tenant_id=credentials.tenant_id, authority=credentials.authority
         )  # no secret in it: the SDK logs its configuration
         self._providers: dict[str, TokenProvider] = {}
-        self._http = requests.Session()
+        self._http = CaBundleSession()
         if credentials.ca_bundle is not None:
             self._http.verify = str(credentials.ca_bundle)
 
