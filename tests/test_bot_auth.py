@@ -357,6 +357,29 @@ def test_an_empty_or_unreadable_password_file_is_named(tmp_path: Path) -> None:
         )
 
 
+def test_every_secret_setting_may_come_from_a_file(tmp_path: Path) -> None:
+    link_file = tmp_path / "link-secret"
+    link_file.write_text(SECRET * 2)
+    sp_file = tmp_path / "sp-secret"
+    sp_file.write_text(SECRET)
+    sharepoint = {
+        "KCPF_SP_TENANT_ID": TENANT,
+        "KCPF_SP_CLIENT_ID": APP_ID,
+        "KCPF_SP_SITE_URL": "https://chorleysouthribble.sharepoint.com/sites/kcpf",
+    }
+    settings = Settings.from_env(
+        _env(KCPF_LINK_SECRET_FILE=str(link_file), KCPF_SP_CLIENT_SECRET_FILE=str(sp_file), **sharepoint)
+    )
+    assert settings.link_secret == SECRET * 2
+    assert settings.sharepoint is not None
+    assert settings.sharepoint.client_secret == SECRET
+    assert SECRET not in repr(settings)
+    with pytest.raises(InvalidSetting, match="KCPF_SP_CLIENT_SECRET and KCPF_SP_CLIENT_SECRET_FILE"):
+        Settings.from_env(
+            _env(KCPF_SP_CLIENT_SECRET=SECRET, KCPF_SP_CLIENT_SECRET_FILE=str(sp_file), **sharepoint)
+        )
+
+
 # `kcpf serve`.
 
 

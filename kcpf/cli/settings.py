@@ -200,7 +200,8 @@ def _report_template(env: Mapping[str, str]) -> Path | None:
 
 
 def _link_secret(env: Mapping[str, str]) -> str:
-    secret = env.get("KCPF_LINK_SECRET", "").strip()
+    given = secret_setting(env, "KCPF_LINK_SECRET")
+    secret = given.reveal() if given is not None else ""
     if secret and len(secret) < 32:
         raise InvalidSetting(
             "KCPF_LINK_SECRET is too short to sign report links safely: use at least 32 characters "
@@ -281,7 +282,8 @@ def _sharepoint(env: Mapping[str, str]) -> GraphSettings:
         raise InvalidSetting(
             f"KCPF_SP_CLIENT_ID is “{client}”: give the app registration's application (client) id, a GUID."
         )
-    secret = env.get("KCPF_SP_CLIENT_SECRET", "").strip() or None
+    given = secret_setting(env, "KCPF_SP_CLIENT_SECRET")
+    secret = given.reveal() if given is not None else None
     certificate_text = env.get("KCPF_SP_CERTIFICATE_PATH", "").strip()
     certificate = Path(certificate_text) if certificate_text else None
     if secret and certificate:
