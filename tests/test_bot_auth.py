@@ -5,6 +5,8 @@ of `tests/fake_graph`."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import os
 import sqlite3
@@ -24,7 +26,7 @@ import pytest
 from microsoft_agents.activity import Activity
 
 from bot.app import OUTSIDER_REFUSAL, outside_tenant
-from bot.auth import BotCredentials
+from bot.auth import KEYS_MAX_AGE, BotCredentials, ChannelAuth, Refused
 from kcpf.cli.settings import InvalidSetting, Secret, Settings
 from tests.bot_harness import OFFICER, OTHER, Chat, Running, running_bot
 from tests.channel_keys import ChannelKeys, rsa_key, running_channel_keys
@@ -181,6 +183,43 @@ async def test_keys_are_fetched_again_for_a_new_key_but_not_for_every_unknown_on
             )
             assert status == 401
         assert env.keys.fetches["jwks"] == 2
+
+
+async def test_stale_keys_are_refreshed_in_the_background_while_the_cached_ones_serve() -> None:
+    service_url = "https://smba.trafficmanager.net/uk/"
+    body = json.dumps({"type": "message", "channelId": "msteams", "serviceUrl": service_url}).encode()
+    clock = [1000.0]
+    async with running_channel_keys() as keys:
+        auth = ChannelAuth(APP_ID, keys.metadata_url, monotonic=lambda: clock[0])
+        await auth.start()
+        try:
+            token = f"Bearer {keys.token(APP_ID, service_url)}"
+            assert (await auth.authenticate(token, body))["aud"] == APP_ID
+            clock[0] += KEYS_MAX_AGE + 1
+            assert (await auth.authenticate(token, body))["aud"] == APP_ID
+            assert keys.fetches["jwks"] == 1  # the turn did not wait for the refresh
+            for _ in range(100):
+                if keys.fetches["jwks"] == 2:
+                    break
+                await asyncio.sleep(0.02)
+            assert keys.fetches["jwks"] == 2
+        finally:
+            await auth.close()
+
+
+async def test_keys_that_cannot_be_fetched_make_the_bot_say_it_cannot_check_now() -> None:
+    keys = ChannelKeys()
+    keys.add_key("key-1")
+    service_url = "https://smba.trafficmanager.net/uk/"
+    body = json.dumps({"type": "message", "channelId": "msteams", "serviceUrl": service_url}).encode()
+    auth = ChannelAuth(APP_ID, f"http://127.0.0.1:{free_port()}/v1/.well-known/openidconfiguration")
+    await auth.start()  # logs a warning, does not stop the bot
+    try:
+        with pytest.raises(Refused) as refused:
+            await auth.authenticate(f"Bearer {keys.token(APP_ID, service_url)}", body)
+        assert refused.value.status == 503
+    finally:
+        await auth.close()
 
 
 async def test_a_body_that_is_not_an_activity_with_a_good_token_is_a_bad_request(tmp_path: Path) -> None:
