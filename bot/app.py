@@ -415,7 +415,8 @@ def create_app(services: BotServices) -> web.Application:
                 )
             except Refused as refused:
                 log.warning("refused a request to /api/messages from %s: %s", request.remote, refused.reason)
-                return web.json_response({"error": refused.public}, status=refused.status)
+                challenge = {"WWW-Authenticate": "Bearer"} if refused.status == 401 else None
+                return web.json_response({"error": refused.public}, status=refused.status, headers=challenge)
             with warnings.catch_warnings():  # the SDK reads the identity under this plain string key
                 warnings.simplefilter("ignore", web.NotAppKeyWarning)
                 request["claims_identity"] = ClaimsIdentity(claims, authentication_type="Bearer")

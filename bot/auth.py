@@ -49,6 +49,7 @@ CLOCK_SKEW = 300  # seconds either side of a token's lifetime, as the Bot Framew
 KEYS_MAX_AGE = 24 * 3600.0  # refresh the cached keys (in the background) after a day
 UNKNOWN_KEY_REFRESH = 60.0  # a token naming an unknown key fetches the keys again at most this often
 FETCH_TIMEOUT = 10.0
+RETRY_AFTER_FAILURE = 10.0  # after a failed fetch, requests are answered 503 at once for this long
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class ChannelAuth:
         self._monotonic = monotonic
         self._keys = _Keys()
         self._last_unknown_refresh: float | None = None
+        self._failed_at: float | None = None  # when fetching the keys last failed
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
         self._background: asyncio.Task[None] | None = None
@@ -193,6 +195,13 @@ class ChannelAuth:
             fetched = self._keys.fetched_at
             if fetched is not None and fetched >= started:
                 return  # another request refreshed them while this one waited
+            failed = self._failed_at
+            if failed is not None and started - failed < RETRY_AFTER_FAILURE:  # no fetch per request
+                raise Refused(
+                    "the signing keys could not be fetched moments ago; not trying again yet",
+                    status=503,
+                    public="cannot check the token now",
+                )
             try:
                 metadata = await self._get_json(self.metadata_url)
                 jwks_uri = metadata.get("jwks_uri")
@@ -200,6 +209,7 @@ class ChannelAuth:
                     raise ValueError("the OpenID metadata has no jwks_uri")
                 keys = _parse_keys(await self._get_json(jwks_uri))
             except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+                self._failed_at = self._monotonic()
                 raise Refused(
                     f"the signing keys could not be fetched from {self.metadata_url}: "
                     f"{type(error).__name__}: {error}",
@@ -207,6 +217,7 @@ class ChannelAuth:
                     public="cannot check the token now",
                 ) from None
             self._keys = _Keys(keys, self._monotonic())
+            self._failed_at = None
             log.info("fetched %d Bot Framework signing key(s) from %s", len(keys), jwks_uri)
 
     async def _get_json(self, url: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import pytest
 from microsoft_agents.activity import Activity
 
 from bot.app import OUTSIDER_REFUSAL, outside_tenant
-from bot.auth import KEYS_MAX_AGE, BotCredentials, ChannelAuth, Refused
+from bot.auth import KEYS_MAX_AGE, RETRY_AFTER_FAILURE, BotCredentials, ChannelAuth, Refused
 from kcpf.cli.settings import InvalidSetting, Secret, Settings
 from tests.bot_harness import OFFICER, OTHER, Chat, Running, running_bot
 from tests.channel_keys import ChannelKeys, rsa_key, running_channel_keys
@@ -62,6 +62,8 @@ class Authenticated:
         headers = {"Authorization": authorization} if authorization is not None else {}
         async with self.bot.session.post(self.bot.url, json=activity, headers=headers) as response:
             body = await response.json() if response.content_type == "application/json" else None
+            if response.status == 401:
+                assert response.headers.get("WWW-Authenticate") == "Bearer"
             return response.status, body
 
     def saved_rows(self) -> int:
@@ -212,14 +214,29 @@ async def test_keys_that_cannot_be_fetched_make_the_bot_say_it_cannot_check_now(
     keys.add_key("key-1")
     service_url = "https://smba.trafficmanager.net/uk/"
     body = json.dumps({"type": "message", "channelId": "msteams", "serviceUrl": service_url}).encode()
-    auth = ChannelAuth(APP_ID, f"http://127.0.0.1:{free_port()}/v1/.well-known/openidconfiguration")
-    await auth.start()  # logs a warning, does not stop the bot
-    try:
-        with pytest.raises(Refused) as refused:
-            await auth.authenticate(f"Bearer {keys.token(APP_ID, service_url)}", body)
-        assert refused.value.status == 503
-    finally:
-        await auth.close()
+    clock = [1000.0]
+    async with running_channel_keys() as published:
+        down = ChannelKeys()  # the address of a server that is not there yet
+        port = free_port()
+        down.base_url = f"http://127.0.0.1:{port}"
+        auth = ChannelAuth(APP_ID, down.metadata_url, monotonic=lambda: clock[0])
+        await auth.start()  # logs a warning, does not stop the bot
+        try:
+            token = f"Bearer {keys.token(APP_ID, service_url)}"
+            for _ in range(3):  # answered at once, without a fetch each time
+                with pytest.raises(Refused) as refused:
+                    await auth.authenticate(token, body)
+                assert refused.value.status == 503
+            auth.metadata_url = published.metadata_url  # the endpoint is back
+            published.keys = keys.keys
+            with pytest.raises(Refused):
+                await auth.authenticate(token, body)
+            assert published.fetches["metadata"] == 0  # not tried again so soon
+            clock[0] += RETRY_AFTER_FAILURE
+            assert (await auth.authenticate(token, body))["aud"] == APP_ID
+            assert published.fetches["jwks"] == 1
+        finally:
+            await auth.close()
 
 
 async def test_a_body_that_is_not_an_activity_with_a_good_token_is_a_bad_request(tmp_path: Path) -> None:
