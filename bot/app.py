@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -27,12 +28,19 @@ from microsoft_agents.activity import (
     SuggestedActions,
 )
 from microsoft_agents.authentication.msal import MsalConnectionManager
-from microsoft_agents.hosting.aiohttp import CloudAdapter, start_agent_process
-from microsoft_agents.hosting.core import AgentApplication, ClaimsIdentity, TurnContext, TurnState
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import (
+    AgentApplication,
+    ClaimsIdentity,
+    ConnectionManager,
+    TurnContext,
+    TurnState,
+)
 from microsoft_agents.hosting.core.storage import Storage
 from pydantic import ValidationError
 
 from bot import cards
+from bot.auth import BotCredentials, ChannelAuth, Refused, connection_manager
 from bot.conversation import Said, on_form, on_message
 from bot.flows.engine import FlowState, Notice, Reply, Reporting, Turn
 from bot.records import FlowRecord, OfficerProfile, ProfileRecord, References
@@ -69,6 +77,8 @@ class BotServices:
     reporting: Reporting | None = None
     saves: Saves | None = None
     routes: Sequence[web.RouteDef] = field(default_factory=tuple)  # more pages of the bot's web app
+    # The app registration: incoming tokens checked, replies signed, only its tenant served. None: local.
+    credentials: BotCredentials | None = None
 
 
 class KcpfBot:
@@ -316,10 +326,65 @@ def _activity(reply: Reply) -> Activity:
 
 
 BOT = web.AppKey("kcpf.bot", KcpfBot)
+OUTSIDER_REFUSAL = (
+    "Sorry, I can only help people in the organisation that runs me, and your account belongs to another "
+    "one. Please ask your own IT team about the Key Contracts and Partnerships Framework."
+)
+
+
+def outside_tenant(activity: Activity, tenant: str) -> str | None:
+    """The tenant an activity comes from if it is not `tenant` ("" if it names none), else None. Teams names
+    it twice (conversation.tenantId, channelData.tenant.id): both, where given, must be ours. No tenant
+    configured (local, without credentials): no one is outside."""
+    if not tenant:
+        return None
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    named = channel_data.get("tenant")
+    seen = [
+        activity.conversation.tenant_id if activity.conversation is not None else None,
+        named.get("id") if isinstance(named, dict) else None,
+    ]
+    given = [str(t).lower() for t in seen if t]
+    if not given:
+        return ""
+    return next((t for t in given if t != tenant.lower()), None)
+
+
+@dataclass(frozen=True)
+class _TenantGate:
+    """In front of the agent: people from another tenant get a polite refusal; no flow or state is touched."""
+
+    agent: AgentApplication[TurnState]
+    tenant: str
+
+    async def on_turn(self, context: TurnContext) -> None:
+        activity = context.activity
+        foreign = outside_tenant(activity, self.tenant)
+        if foreign is None:
+            await self.agent.on_turn(context)
+            return
+        sender = activity.from_property.id if activity.from_property is not None else "?"
+        log.warning(
+            "refused a %s from %s of tenant %r: not this bot's tenant", activity.type, sender, foreign
+        )
+        if activity.type == ActivityTypes.message:
+            await context.send_activity(OUTSIDER_REFUSAL)
+        elif activity.type == ActivityTypes.invoke:
+            card = cards.notice_card("KCPF", OUTSIDER_REFUSAL)
+            body = {"statusCode": 200, "type": _CARD_TYPE, "value": card}
+            await context.send_activity(
+                Activity(type=ActivityTypes.invoke_response, value={"status": 200, "body": body})
+            )
 
 
 def create_app(services: BotServices) -> web.Application:
-    connections = MsalConnectionManager(CONNECTIONS={"SERVICE_CONNECTION": {"SETTINGS": {}}})
+    credentials = services.credentials
+    connections: ConnectionManager
+    if credentials is None:  # local and anonymous
+        connections = MsalConnectionManager(CONNECTIONS={"SERVICE_CONNECTION": {"SETTINGS": {}}})
+    else:
+        connections = connection_manager(credentials)
+    channel = ChannelAuth(credentials.app_id, credentials.openid_metadata_url) if credentials else None
     if not services.app_id:
         # Without app credentials (local, loopback only) the SDK warns on every turn that there is no app id.
         logging.getLogger("microsoft_agents.hosting.core.connector.client.user_token_client").setLevel(
@@ -340,9 +405,23 @@ def create_app(services: BotServices) -> web.Application:
 
     adapter.on_turn_error = turn_error
 
+    gate = _TenantGate(agent, credentials.tenant_id if credentials else "")
+
     async def messages(request: web.Request) -> web.StreamResponse:
+        if channel is not None:  # with credentials, only the channel's signed requests are processed
+            try:
+                claims = await channel.authenticate(
+                    request.headers.get("Authorization"), await request.read()
+                )
+            except Refused as refused:
+                log.warning("refused a request to /api/messages from %s: %s", request.remote, refused.reason)
+                challenge = {"WWW-Authenticate": "Bearer"} if refused.status == 401 else None
+                return web.json_response({"error": refused.public}, status=refused.status, headers=challenge)
+            with warnings.catch_warnings():  # the SDK reads the identity under this plain string key
+                warnings.simplefilter("ignore", web.NotAppKeyWarning)
+                request["claims_identity"] = ClaimsIdentity(claims, authentication_type="Bearer")
         try:
-            response = await start_agent_process(request, agent, adapter)
+            response = await adapter.process(request, gate)
         except ValidationError as error:  # not an activity: the sender's fault, said without internals
             log.info("refused a malformed activity: %s error(s)", error.error_count())
             return web.json_response({"error": "not a valid activity"}, status=400)
@@ -359,6 +438,13 @@ def create_app(services: BotServices) -> web.Application:
 
     async def on_startup(app: web.Application) -> None:
         await bot.start()
+        if channel is not None:
+            await channel.start()
+
+    async def on_cleanup(app: web.Application) -> None:
+        if channel is not None:
+            await channel.close()
 
     app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
     return app

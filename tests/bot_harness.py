@@ -7,7 +7,7 @@ Officers talk to the bot over HTTP exactly as the channel would (POST /api/messa
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -18,6 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import BotServices, create_app
+from bot.auth import BotCredentials
 from bot.flows.engine import Reporting
 from bot.storage import SqliteStorage
 from connectors.report_folder import ReportFolder, ReportLinks, report_routes
@@ -55,6 +56,7 @@ class Connector:
     people: dict[str, Person]
     sent: list[dict[str, Any]] = field(default_factory=list)
     updated: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str] = field(default_factory=list)  # each call's Authorization header ("" if none)
     url: str = ""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -67,6 +69,7 @@ class Connector:
         return app
 
     async def _send(self, request: web.Request) -> web.Response:
+        self.authorizations.append(request.headers.get("Authorization", ""))
         activity = await request.json()
         activity["conversation_id"] = request.match_info["conversation"]
         activity["id"] = f"activity-{next(self._ids)}"
@@ -80,6 +83,7 @@ class Connector:
         return web.json_response({"id": activity["id"]})
 
     async def _member(self, request: web.Request) -> web.Response:
+        self.authorizations.append(request.headers.get("Authorization", ""))
         person = self.people.get(request.match_info["member"])
         if person is None:
             return web.json_response({"error": {"code": "MemberNotFoundInConversation"}}, status=404)
@@ -103,12 +107,19 @@ class Chat:
     connector: Connector
     session: aiohttp.ClientSession
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    tenant: str = ""  # the Teams tenant the person belongs to, named in each activity as Teams does
+    authorize: Callable[[dict[str, Any]], str] | None = None  # the channel's Authorization header for each
 
     @property
     def conversation_id(self) -> str:
         return f"a:personal-{self.person.id}"
 
     def _activity(self, **fields: Any) -> dict[str, Any]:
+        conversation: dict[str, Any] = {"id": self.conversation_id, "conversationType": "personal"}
+        tenant: dict[str, Any] = {}
+        if self.tenant:
+            conversation["tenantId"] = self.tenant
+            tenant["channelData"] = {"tenant": {"id": self.tenant}}
         return {
             "type": "message",
             "id": f"in-{next(self._ids)}",
@@ -120,13 +131,15 @@ class Chat:
                 "aadObjectId": self.person.aad_object_id,
             },
             "recipient": {"id": "28:kcpf", "name": "KCPF"},
-            "conversation": {"id": self.conversation_id, "conversationType": "personal"},
+            "conversation": conversation,
+            **tenant,
             **fields,
         }
 
     async def _post(self, activity: dict[str, Any]) -> tuple[int, Any, list[dict[str, Any]]]:
         before = len(self.connector.sent)
-        async with self.session.post(self.bot_url, json=activity) as response:
+        headers = {"Authorization": self.authorize(activity)} if self.authorize is not None else {}
+        async with self.session.post(self.bot_url, json=activity, headers=headers) as response:
             body = await response.json() if response.content_type == "application/json" else None
             status = response.status
         mine = [a for a in self.connector.sent[before:] if a["conversation_id"] == self.conversation_id]
@@ -181,13 +194,19 @@ class Running:
     session: aiohttp.ClientSession
     register: SqliteRegister
 
-    def chat(self, person: Person) -> Chat:
-        return Chat(person, self.url, self.connector, self.session)
+    def chat(
+        self, person: Person, *, tenant: str = "", authorize: Callable[[dict[str, Any]], str] | None = None
+    ) -> Chat:
+        return Chat(person, self.url, self.connector, self.session, tenant=tenant, authorize=authorize)
 
 
 @asynccontextmanager
 async def running_bot(
-    data_dir: Path, *, today: date = date(2026, 11, 27), roles: RoleDirectory = ROLES
+    data_dir: Path,
+    *,
+    today: date = date(2026, 11, 27),
+    roles: RoleDirectory = ROLES,
+    credentials: BotCredentials | None = None,
 ) -> AsyncIterator[Running]:
     """The bot on the register and conversation state in `data_dir`; start it again on the same folder to
     simulate a restart."""
@@ -210,6 +229,8 @@ async def running_bot(
         register_is_local=True,
         reporting=Reporting(ReportService(framework, WordRenderer(), folder), link),
         routes=tuple(report_routes(folder, links, clock)),
+        app_id=credentials.app_id if credentials is not None else "",
+        credentials=credentials,
     )
     try:
         async with (

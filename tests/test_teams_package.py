@@ -260,6 +260,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name)
     monkeypatch.setenv("KCPF_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KCPF_APP_ID", BOT_ID)
+    monkeypatch.setenv("KCPF_APP_TENANT_ID", "22222222-2222-4222-8222-222222222222")
+    monkeypatch.setenv("KCPF_APP_PASSWORD", "not-used-by-packaging")
     monkeypatch.setenv("KCPF_PUBLIC_URL", PUBLIC_URL)
     return tmp_path
 
@@ -368,6 +370,9 @@ def test_missing_or_malformed_settings_are_refused_by_name(
     says: str,
 ) -> None:
     monkeypatch.setenv(name, value)
+    if name == "KCPF_APP_ID" and not value:  # no app at all: its tenant and password go too
+        monkeypatch.delenv("KCPF_APP_TENANT_ID")
+        monkeypatch.delenv("KCPF_APP_PASSWORD")
     out = env / "kcpf.zip"
     code, said = run(capsys, "--output", str(out))
     assert code == 2

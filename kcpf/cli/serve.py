@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from aiohttp import web
 
 from bot.app import BotServices, Saves, create_app
+from bot.auth import BotCredentials
 from bot.flows.engine import Reporting
 from bot.storage import SqliteStorage
 from connectors.report_folder import report_routes
@@ -43,6 +44,23 @@ def bot_services(app: Application, storage: SqliteStorage, public_url: str) -> B
         reporting=Reporting(app.reports, link),
         routes=tuple(report_routes(app.report_folder, app.report_links, app.framework.clock)),
         saves=_sharepoint_saves(app) if sharepoint else None,
+        app_id=app.settings.app_id,
+        credentials=bot_credentials(app),
+    )
+
+
+def bot_credentials(app: Application) -> BotCredentials | None:
+    """The bot's app registration from the settings; None when KCPF_APP_ID is not set (local only)."""
+    settings = app.settings
+    if not settings.app_id:
+        return None
+    return BotCredentials(
+        app_id=settings.app_id,
+        tenant_id=settings.app_tenant_id,
+        client_secret=settings.app_password.reveal() if settings.app_password else None,
+        certificate=settings.app_certificate,
+        authority=settings.bot_authority,
+        openid_metadata_url=settings.bot_openid_metadata_url,
     )
 
 
@@ -73,7 +91,8 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def _serve(app: Application, args: argparse.Namespace) -> int:
-    if args.host not in LOOPBACK:
+    authenticated = bool(app.settings.app_id)
+    if args.host not in LOOPBACK and not authenticated:
         # Bot Framework authentication (a signed token from the channel on every request) is not configured:
         # anyone who could reach the port could act as any officer, so only this machine may.
         raise InvalidInput(
@@ -90,11 +109,19 @@ def _serve(app: Application, args: argparse.Namespace) -> int:
         print(
             f"KCPF bot listening on http://{args.host}:{args.port}/api/messages", file=sys.stderr, flush=True
         )
-        print(
-            "No app credentials: requests are not authenticated, so KCPF listens on this machine only.",
-            file=sys.stderr,
-            flush=True,
-        )
+        if authenticated:
+            print(
+                f"Requests are authenticated for app {app.settings.app_id} in tenant "
+                f"{app.settings.app_tenant_id}; only that tenant's people are served.",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(
+                "No app credentials: requests are not authenticated, so KCPF listens on this machine only.",
+                file=sys.stderr,
+                flush=True,
+            )
         try:
             web.run_app(web_app, host=args.host, port=args.port, print=None, handle_signals=True)
         except OSError as error:

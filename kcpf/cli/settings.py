@@ -7,8 +7,9 @@ import calendar
 import dataclasses
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from connectors.sharepoint.config import AUTHORITY_HOST, GRAPH_BASE_URL, GraphSettings
@@ -19,11 +20,48 @@ from kcpf.framework import CURRENT_VERSION, VERSIONS, FrameworkVersion, framewor
 from kcpf.lifecycle import RoleDirectory
 from kcpf.parsing import MONTH_NAMES
 
+BOT_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+BOT_AUTHORITY = "https://login.microsoftonline.com"
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _MONTHS = {name.lower(): number for number, name in enumerate(MONTH_NAMES, start=1)}
 
 
 class InvalidSetting(KcpfError):
     """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret setting's value: shown as ******** in repr, str and f-strings, so a Settings printed or logged
+    never carries it. `reveal()` only where it is used."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(********)"
+
+    __str__ = __repr__
+
+
+def secret_setting(env: Mapping[str, str], name: str) -> Secret | None:
+    """The secret setting `name`, given as its value or as `name`_FILE (a file holding it, e.g. a mounted
+    Kubernetes or Docker secret). Messages name the setting and the file, never the value."""
+    value = env.get(name, "").strip()
+    path = env.get(f"{name}_FILE", "").strip()
+    if value and path:
+        raise InvalidSetting(f"{name} and {name}_FILE are both set: give one of them and unset the other.")
+    if path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise InvalidSetting(f"{name}_FILE is “{path}”, which KCPF cannot read ({reason}).") from None
+        if not value:
+            raise InvalidSetting(f"{name}_FILE is “{path}”, which is empty.")
+    return Secret(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -35,14 +73,20 @@ class Settings:
     h1_update_due: tuple[int, int] | None
     h2_update_due: tuple[int, int] | None
     report_template: Path | None = None
-    link_secret: str = ""
+    link_secret: str = field(default="", repr=False)  # a secret: never in repr or logs
     report_link_hours: int = 24
     public_url: str = ""  # the bot's address as officers' browsers reach it, for report links
     committee_headings: Path | None = None
     store: str = "sqlite"  # KCPF_STORE: where the register lives, "sqlite" or "sharepoint"
     sharepoint: GraphSettings | None = None  # set when store is "sharepoint"
-    # Teams app package (`kcpf teams package`).
-    app_id: str = ""  # KCPF_APP_ID: the bot's Microsoft App ID ("" = no credentials)
+    # The bot's Azure Bot registration (single tenant). "" = no credentials: loopback only, no token checks.
+    app_id: str = ""  # KCPF_APP_ID
+    app_tenant_id: str = ""  # KCPF_APP_TENANT_ID: the app's tenant, the only one whose people may use the bot
+    app_password: Secret | None = None  # KCPF_APP_PASSWORD or KCPF_APP_PASSWORD_FILE
+    app_certificate: Path | None = None  # KCPF_APP_CERTIFICATE_PATH, instead of the password
+    bot_openid_metadata_url: str = BOT_OPENID_METADATA_URL  # KCPF_BOT_OPENID_METADATA_URL
+    bot_authority: str = BOT_AUTHORITY  # KCPF_BOT_AUTHORITY: where the bot gets its own tokens
+    # Teams app package (`kcpf teams package`); the bot's id is app_id.
     teams_app_id: str = ""  # KCPF_TEAMS_APP_ID: the Teams app's id ("" = the same as app_id)
     teams_version: str = ""  # KCPF_TEAMS_VERSION: the app package's version ("" = KCPF's own)
     teams: AppDetails = dataclasses.field(
@@ -110,10 +154,10 @@ class Settings:
             committee_headings=_committee_headings(env),
             store=_store(env),
             sharepoint=_sharepoint(env) if _store(env) == "sharepoint" or _any_sharepoint(env) else None,
-            app_id=_guid(env, "KCPF_APP_ID", "the bot's Microsoft App ID (its Entra app registration)"),
             teams_app_id=_guid(env, "KCPF_TEAMS_APP_ID", "the Teams app's id"),
             teams_version=_teams_version(env),
             teams=_teams(env),
+            **_app_credentials(env),
         )
 
 
@@ -167,7 +211,8 @@ def _report_template(env: Mapping[str, str]) -> Path | None:
 
 
 def _link_secret(env: Mapping[str, str]) -> str:
-    secret = env.get("KCPF_LINK_SECRET", "").strip()
+    given = secret_setting(env, "KCPF_LINK_SECRET")
+    secret = given.reveal() if given is not None else ""
     if secret and len(secret) < 32:
         raise InvalidSetting(
             "KCPF_LINK_SECRET is too short to sign report links safely: use at least 32 characters "
@@ -248,7 +293,8 @@ def _sharepoint(env: Mapping[str, str]) -> GraphSettings:
         raise InvalidSetting(
             f"KCPF_SP_CLIENT_ID is “{client}”: give the app registration's application (client) id, a GUID."
         )
-    secret = env.get("KCPF_SP_CLIENT_SECRET", "").strip() or None
+    given = secret_setting(env, "KCPF_SP_CLIENT_SECRET")
+    secret = given.reveal() if given is not None else None
     certificate_text = env.get("KCPF_SP_CERTIFICATE_PATH", "").strip()
     certificate = Path(certificate_text) if certificate_text else None
     if secret and certificate:
@@ -344,3 +390,87 @@ def _teams(env: Mapping[str, str]) -> AppDetails:
             )
         given[setting.field] = value
     return AppDetails(**given)
+
+
+class _AppCredentials(TypedDict, total=False):
+    app_id: str
+    app_tenant_id: str
+    app_password: Secret | None
+    app_certificate: Path | None
+    bot_openid_metadata_url: str
+    bot_authority: str
+
+
+def _app_credentials(env: Mapping[str, str]) -> _AppCredentials:
+    """The bot's app registration (Azure Bot, single tenant). All or nothing: an id without its tenant and
+    password (or certificate), or a password without an id, stops start-up."""
+    app_id = env.get("KCPF_APP_ID", "").strip().lower()
+    tenant = env.get("KCPF_APP_TENANT_ID", "").strip().lower()
+    password = secret_setting(env, "KCPF_APP_PASSWORD")
+    certificate_text = env.get("KCPF_APP_CERTIFICATE_PATH", "").strip()
+    urls: _AppCredentials = {
+        "bot_openid_metadata_url": _bot_url(env, "KCPF_BOT_OPENID_METADATA_URL", BOT_OPENID_METADATA_URL),
+        "bot_authority": _bot_url(env, "KCPF_BOT_AUTHORITY", BOT_AUTHORITY, https_only=True),
+    }
+    if not app_id:
+        others = (("KCPF_APP_TENANT_ID", tenant), ("KCPF_APP_CERTIFICATE_PATH", certificate_text))
+        given = [name for name, value in others if value]
+        if password is not None:
+            given.append("KCPF_APP_PASSWORD")
+        if given:
+            raise InvalidSetting(
+                f"{given[0]} is set but KCPF_APP_ID is not: give the bot's app id too, or unset {given[0]}."
+            )
+        return urls
+    if not _GUID.fullmatch(app_id):
+        raise InvalidSetting(
+            f"KCPF_APP_ID is “{app_id}”: give the Azure Bot's Microsoft App ID (the app registration's "
+            "application id, a GUID)."
+        )
+    if not tenant:
+        raise InvalidSetting(
+            "KCPF_APP_TENANT_ID is not set: with KCPF_APP_ID give the tenant id (a GUID) of the app "
+            "registration, which is also the only tenant whose people may use the bot."
+        )
+    if not _GUID.fullmatch(tenant):
+        raise InvalidSetting(f"KCPF_APP_TENANT_ID is “{tenant}”: give the Entra tenant id, a GUID.")
+    certificate = Path(certificate_text) if certificate_text else None
+    if password is not None and certificate is not None:
+        raise InvalidSetting(
+            "KCPF_APP_PASSWORD and KCPF_APP_CERTIFICATE_PATH are both set: give one and unset the other."
+        )
+    if password is None and certificate is None:
+        raise InvalidSetting(
+            "KCPF_APP_PASSWORD is not set: with KCPF_APP_ID give the app's client secret (or "
+            "KCPF_APP_PASSWORD_FILE, a file holding it), or KCPF_APP_CERTIFICATE_PATH."
+        )
+    if certificate is not None:
+        from connectors.sharepoint.auth import Certificate  # only when a certificate is configured
+
+        try:
+            Certificate.load(certificate)
+        except ValueError as error:
+            raise InvalidSetting(
+                f"KCPF_APP_CERTIFICATE_PATH: {error}. It must be a readable PEM file holding the app's "
+                "unencrypted private key and its certificate."
+            ) from None
+    return {
+        **urls,
+        "app_id": app_id,
+        "app_tenant_id": tenant,
+        "app_password": password,
+        "app_certificate": certificate,
+    }
+
+
+def _bot_url(env: Mapping[str, str], name: str, default: str, *, https_only: bool = False) -> str:
+    """An https address; http only on this machine (tests aim these at local servers) unless `https_only`
+    (msal signs in only over https)."""
+    value = env.get(name, "").strip().rstrip("/")
+    if not value:
+        return default
+    parts = urlsplit(value)
+    local = not https_only and parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+    if not parts.hostname or not (parts.scheme == "https" or local):
+        raise InvalidSetting(f"{name} is “{value}”: give an https address (the default is {default}).")
+    return value
