@@ -310,7 +310,8 @@ async def test_the_secret_appears_in_no_log_even_at_debug(
         await env.chat().say("help")
         assert env.entra.tokens_issued >= 1  # the secret was used
         sent = str(env.bot.connector.sent)
-    assert len(caplog.records) > 20
+    # DEBUG was captured: the token request's own lines are there (other tests may quieten other loggers).
+    assert any(r.name.startswith("urllib3") for r in caplog.records)
     assert SECRET not in caplog.text
     assert all(SECRET not in repr(r.args) for r in caplog.records)
     assert SECRET not in sent
