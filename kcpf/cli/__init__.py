@@ -17,7 +17,7 @@ from pathlib import Path
 from connectors.files import write_atomically
 from connectors.transparency_csv import read_csv, write_csv
 from kcpf.assessment import Answer
-from kcpf.cli import report, serve, sharepoint, show
+from kcpf.cli import remind, report, serve, sharepoint, show
 from kcpf.cli.arguments import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -250,7 +250,12 @@ _REGISTER = {
     "export": _register_export,
 }
 _COMMANDS: dict[str, Handler] = {"assess": _assess, "due": _due}
-_GROUPS: tuple[CommandGroup, ...] = (serve.add_commands, report.add_commands, sharepoint.add_commands)
+_GROUPS: tuple[CommandGroup, ...] = (
+    serve.add_commands,
+    report.add_commands,
+    sharepoint.add_commands,
+    remind.add_commands,
+)
 
 
 def _configure_logging(settings: Settings) -> None:

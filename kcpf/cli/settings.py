@@ -39,6 +39,8 @@ class Settings:
     committee_headings: Path | None = None
     store: str = "sqlite"  # KCPF_STORE: where the register lives, "sqlite" or "sharepoint"
     sharepoint: GraphSettings | None = None  # set when store is "sharepoint"
+    notify_key: str = ""  # KCPF_NOTIFY_KEY(_FILE): protects POST /api/notify ("" = the route is off)
+    remind_days: int = 14  # KCPF_REMIND_DAYS: how many days before a deadline officers are reminded
 
     @property
     def register_path(self) -> Path:
@@ -101,6 +103,8 @@ class Settings:
             committee_headings=_committee_headings(env),
             store=_store(env),
             sharepoint=_sharepoint(env) if _store(env) == "sharepoint" or _any_sharepoint(env) else None,
+            notify_key=_notify_key(env),
+            remind_days=_remind_days(env),
         )
 
 
@@ -291,3 +295,41 @@ def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
     if parts.scheme != "https" or not parts.hostname:
         raise InvalidSetting(f"{name} is “{value}”: give an https address (the default is {default}).")
     return value
+
+
+# Reminders (issue 6).
+
+NOTIFY_KEY_MIN_LENGTH = 32
+
+
+def _notify_key(env: Mapping[str, str]) -> str:
+    """The key a scheduler gives to POST /api/notify: KCPF_NOTIFY_KEY, or the content of the file named by
+    KCPF_NOTIFY_KEY_FILE. Never printed."""
+    value = env.get("KCPF_NOTIFY_KEY", "").strip()
+    path = env.get("KCPF_NOTIFY_KEY_FILE", "").strip()
+    if value and path:
+        raise InvalidSetting("KCPF_NOTIFY_KEY and KCPF_NOTIFY_KEY_FILE are both set: give one.")
+    name = "KCPF_NOTIFY_KEY"
+    if path:
+        name = "KCPF_NOTIFY_KEY_FILE"
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise InvalidSetting(f"KCPF_NOTIFY_KEY_FILE: cannot read {path} ({error.strerror}).") from None
+    if value and len(value) < NOTIFY_KEY_MIN_LENGTH:
+        raise InvalidSetting(
+            f"{name} is too short to protect /api/notify: use at least {NOTIFY_KEY_MIN_LENGTH} characters "
+            "(for example the output of `openssl rand -hex 32`)."
+        )
+    return value
+
+
+def _remind_days(env: Mapping[str, str]) -> int:
+    """How many days before a deadline the responsible officer is first reminded. The framework sets the
+    deadlines, not the notice given: that is the councils' practice, so a setting."""
+    text = env.get("KCPF_REMIND_DAYS", "").strip()
+    if not text:
+        return 14
+    if not text.isdigit() or not 1 <= int(text) <= 90:
+        raise InvalidSetting(f"KCPF_REMIND_DAYS is “{text}”: give a whole number of days from 1 to 90.")
+    return int(text)
