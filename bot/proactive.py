@@ -18,7 +18,8 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -55,8 +56,22 @@ RETRYABLE = frozenset({412, 429, 502, 504})
 BLOCKED = 403  # MessageWritesBlocked: the officer blocked the bot or it is not installed for them
 
 
+class _Slot:
+    """One request in a window: it counts from when its answer came back (Teams counts arrivals, and an
+    answer comes after its request arrived), and as happening now while it is in flight."""
+
+    __slots__ = ("at", "done")
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.done = False
+
+
 class RateLimiter:
-    """Sliding windows per key: `acquire(key)` waits until one more request fits every window."""
+    """Sliding windows per key: `slot(key)` waits until one more request fits every window, then holds
+    its place while the request is made."""
+
+    POLL_SECONDS = 0.02  # how often to look again while the request deciding the wait is in flight
 
     def __init__(
         self,
@@ -69,25 +84,37 @@ class RateLimiter:
         self._longest = max(w.seconds for w in self.windows)
         self._clock = clock
         self._sleep = sleep
-        self._sent: dict[str, deque[float]] = {}
+        self._slots: dict[str, deque[_Slot]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def acquire(self, key: str) -> None:
+    @asynccontextmanager
+    async def slot(self, key: str) -> AsyncIterator[None]:
+        taken = await self._acquire(key)
+        try:
+            yield
+        finally:
+            taken.at = self._clock()
+            taken.done = True
+
+    async def _acquire(self, key: str) -> _Slot:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:  # one waiter at a time per key, so they go in the order they came
             while True:
                 now = self._clock()
-                stamps = self._sent.setdefault(key, deque())
-                while stamps and stamps[0] <= now - self._longest:
-                    stamps.popleft()
+                slots = self._slots.setdefault(key, deque())
+                while slots and slots[0].done and slots[0].at <= now - self._longest:
+                    slots.popleft()
+                times = sorted(s.at if s.done else now for s in slots)
                 wait = max(
-                    (stamps[-w.limit] + w.seconds - now for w in self.windows if len(stamps) >= w.limit),
+                    (times[-w.limit] + w.seconds - now for w in self.windows if len(times) >= w.limit),
                     default=0.0,
                 )
                 if wait <= 0:
-                    stamps.append(now)
-                    return
-                await self._sleep(wait)
+                    taken = _Slot(now)
+                    slots.append(taken)
+                    return taken
+                in_flight = any(not s.done for s in slots)
+                await self._sleep(min(wait, self.POLL_SECONDS) if in_flight else wait)
 
 
 class Outcome(StrEnum):
@@ -140,9 +167,8 @@ class Sender:
         conversation = reference.conversation.id if reference.conversation else ""
         status: int | None = None
         for attempt in range(1, self.policy.attempts + 1):
-            await self.per_conversation.acquire(conversation)
-            await self.per_app.acquire("")
-            error = await self._post(reference, activity)
+            async with self.per_conversation.slot(conversation), self.per_app.slot(""):
+                error = await self._post(reference, activity)
             if error is None:
                 return Delivery(Outcome.SENT, attempt, status)
             status = error.status if isinstance(error, aiohttp.ClientResponseError) else None
