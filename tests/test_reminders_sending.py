@@ -271,3 +271,37 @@ async def test_kcpf_remind_dry_run_prints_and_sends_nothing_then_a_run_sends_onc
         assert await asyncio.to_thread(main, ["remind", "--on", "01/11/2026"]) == 0
         assert f"[already_sent] reminder to {OFFICER.email}" in capsys.readouterr().out
         assert len([t for t in _texts(running, OFFICER) if "A reminder from KCPF" in t]) == 1
+
+
+# Installing the app is enough to be reachable.
+
+
+async def test_installing_the_app_in_personal_scope_keeps_the_reference(tmp_path: Path) -> None:
+    async with _bot(tmp_path) as (running, bot):
+        _add_key_arrangement(running)
+        chat = running.chat(OFFICER)
+        install = chat._activity(type="conversationUpdate", membersAdded=[{"id": "28:kcpf", "name": "KCPF"}])
+        status, _, _ = await chat._post(install)
+        assert status < 300
+        assert await bot.references.find(OFFICER.email) is not None
+        assert await bot.references.find(OFFICER.aad_object_id) is not None
+        result = await bot.reminders.run(ON)
+        assert [s.status for s in result.results if s.message.to == OFFICER.email] == [Status.SENT]
+
+
+async def test_an_installation_update_keeps_the_reference_too(tmp_path: Path) -> None:
+    async with _bot(tmp_path) as (running, bot):
+        chat = running.chat(OFFICER)
+        status, _, _ = await chat._post(chat._activity(type="installationUpdate", action="add"))
+        assert status < 300
+        assert await bot.references.find(OFFICER.email) is not None
+
+
+async def test_an_install_in_a_team_keeps_no_personal_reference(tmp_path: Path) -> None:
+    async with _bot(tmp_path) as (running, bot):
+        chat = running.chat(OFFICER)
+        activity = chat._activity(type="conversationUpdate", membersAdded=[{"id": "28:kcpf"}])
+        activity["conversation"] = {"id": "19:team-channel", "conversationType": "channel"}
+        status, _, _ = await chat._post(activity)
+        assert status < 300
+        assert await bot.references.find(OFFICER.email) is None
