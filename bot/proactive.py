@@ -351,7 +351,7 @@ class Reminders:
     warn_days: int
     off_loop: bool = True  # the register may be SharePoint, whose client is synchronous
     concurrency: int = 8
-    _running: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _running: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     async def plan(self, on: date) -> tuple[ReminderPlan, dict[str, ConversationReference]]:
         owed = await asyncio.to_thread(self.framework.due, on) if self.off_loop else self.framework.due(on)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from kcpf.due import Obligation, by_officer
+from kcpf.due import Obligation, Owed, by_officer
 from kcpf.model import Officer
 from kcpf.parsing import format_uk_date
 from kcpf.wording import plural
@@ -104,7 +104,8 @@ def reminder_text(reminder: OfficerReminder, on: date) -> str:
         lines.append("\n**Due soon:**")
         lines.extend(_item(o, on) for o in reminder.due_soon)
     first = (reminder.overdue or reminder.due_soon)[0]
-    lines.append(f"\nType *update {first.reference}* to start an update, or *my* to see everything of yours.")
+    command = "governance" if first.owed is Owed.GOVERNANCE_PLAN else "update"
+    lines.append(f"\nType *{command} {first.reference}* to start, or *my* to see everything of yours.")
     return "\n".join(lines)
 
 

@@ -6,9 +6,10 @@ from datetime import date
 
 from kcpf.due import obligations
 from kcpf.framework import FRAMEWORK_2025
+from kcpf.governance import AreaAnswer, GovernanceReview, InPlace
 from kcpf.model import Arrangement, Officer, Status
 from kcpf.reminders import Kind, ReminderPlan, idempotency_key, plan_reminders
-from tests.builders import arrangement
+from tests.builders import arrangement, at
 
 JO = Officer("jo.bloggs@chorley.gov.uk", "Jo Bloggs")
 SAM = Officer("sam.other@chorley.gov.uk", "Sam Other")
@@ -120,3 +121,14 @@ def test_nothing_owed_means_no_summary_either() -> None:
     owed = obligations(FRAMEWORK_2025, [], {}, {}, date(2026, 11, 1))
     plan = plan_reminders(owed, date(2026, 11, 1), warn_days=WARN, tp=[TP], reachable=[JO.email])
     assert plan.messages == ()
+
+
+def test_a_governance_plan_past_its_target_points_to_the_governance_conversation() -> None:
+    gap = AreaAnswer("exit_strategy", InPlace.NO, "Agree exit plan with partner", date(2026, 10, 1))
+    review = GovernanceReview("KCP-0001", "2025.1", (gap,), JO.email, at(date(2026, 6, 1)))
+    submitted = {"KCP-0001": [*DONE_BEFORE, "2026/27-H1"]}
+    owed = obligations(FRAMEWORK_2025, REGISTER[:1], submitted, {"KCP-0001": review}, date(2026, 11, 1))
+    plan = plan_reminders(owed, date(2026, 11, 1), warn_days=WARN, tp=[], reachable=[JO.email])
+    [message] = plan.messages
+    assert "Exit strategy: Agree exit plan with partner" in message.text
+    assert "*governance KCP-0001*" in message.text
