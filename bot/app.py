@@ -374,7 +374,14 @@ def notify_route(bot: KcpfBot) -> Callable[[web.Request], Awaitable[web.Response
                 status=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        result = await bot.reminders.run(bot.services.clock.now().date())
+        try:
+            result = await bot.reminders.run(bot.services.clock.now().date())
+        except KcpfError as error:  # e.g. the register cannot be read now: the scheduler may try again
+            return web.json_response({"error": error.message}, status=503)
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.exception("reminder pass failed, incident %s", incident)
+            return web.json_response({"error": f"the reminder pass failed (incident {incident})"}, status=500)
         log.info("reminder pass from /api/notify: %s", result.counts())
         return web.json_response(result.counts())
 

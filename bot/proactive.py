@@ -274,7 +274,7 @@ class SentLog:
         return f"reminders/sent/{key}"
 
     async def state(self, key: str, now: datetime) -> str | None:
-        """`sent`, `sending` (another run is sending it now), or None (to send)."""
+        """`sent`, `blocked` (403 earlier that day), `sending` (another run is sending it now), or None."""
         found = await self.storage.read([self._key(key)], target_cls=SentEntry)
         entry = found.get(self._key(key))
         if entry is None:
@@ -286,13 +286,18 @@ class SentLog:
             except ValueError:
                 return None
             return "sending" if now - since < SENDING_FOR else None
-        return "sent" if state == "sent" else None
+        return state if state in ("sent", "blocked") else None
 
     async def claim(self, message: Message, now: datetime) -> None:
         await self._write(message, "sending", now)
 
     async def sent(self, message: Message, now: datetime) -> None:
         await self._write(message, "sent", now)
+
+    async def blocked(self, message: Message, now: datetime) -> None:
+        """A 403: recorded, so that day's later runs do not knock again; the next day tries again (the
+        officer may have unblocked or reinstalled the bot)."""
+        await self._write(message, "blocked", now)
 
     async def release(self, message: Message) -> None:
         await self.storage.delete([self._key(message.key)])
@@ -389,6 +394,8 @@ class Reminders:
         state = await sent_log.state(message.key, self.clock.now())
         if state == "sent":
             return Status.ALREADY_SENT
+        if state == "blocked":
+            return Status.BLOCKED
         if state == "sending":
             return Status.IN_PROGRESS
         if dry_run:
@@ -398,8 +405,11 @@ class Reminders:
         if delivery.outcome is Outcome.SENT:
             await sent_log.sent(message, self.clock.now())
             return Status.SENT
+        if delivery.outcome is Outcome.BLOCKED:
+            await sent_log.blocked(message, self.clock.now())
+            return Status.BLOCKED
         await sent_log.release(message)
-        return Status.BLOCKED if delivery.outcome is Outcome.BLOCKED else Status.FAILED
+        return Status.FAILED
 
 
 def describe(result: PassResult) -> str:

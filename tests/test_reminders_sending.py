@@ -305,3 +305,29 @@ async def test_an_install_in_a_team_keeps_no_personal_reference(tmp_path: Path) 
         status, _, _ = await chat._post(activity)
         assert status < 300
         assert await bot.references.find(OFFICER.email) is None
+
+
+async def test_notify_answers_an_incident_when_the_pass_fails(tmp_path: Path) -> None:
+    async with _bot(tmp_path) as (running, _):
+        running.register.close()  # the register cannot be read
+        headers = {"Authorization": f"Bearer {KEY}"}
+        async with running.session.post(f"{running.base_url}/api/notify", headers=headers) as response:
+            assert response.status == 500
+            body = await response.json()
+        assert "incident" in body["error"]
+        assert "Traceback" not in body["error"]
+
+
+async def test_a_blocked_officer_is_recorded_and_not_knocked_again_that_day(tmp_path: Path) -> None:
+    async with _bot(tmp_path) as (running, bot):
+        _add_key_arrangement(running)
+        await running.chat(OFFICER).say("help")
+        running.connector.fail_next(5, 403, conversation=running.chat(OFFICER).conversation_id)
+        running.connector.arrivals.clear()
+        for _ in range(2):
+            result = await bot.reminders.run(ON)
+            assert [s.status for s in result.results if s.message.to == OFFICER.email] == [Status.BLOCKED]
+        assert [s for _, s in _posts(running, OFFICER)] == [403]  # one knock, then the record
+        running.connector.faults.clear()  # unblocked overnight
+        next_day = await bot.reminders.run(date(2026, 11, 2))
+        assert [s.status for s in next_day.results if s.message.to == OFFICER.email] == [Status.SENT]
