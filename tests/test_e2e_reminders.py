@@ -10,14 +10,18 @@ sends nothing.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from connectors.sqlite_register import SqliteRegister
+from kcpf.calendar import last_ended_period
 from kcpf.model import Officer, Status
 from tests.builders import arrangement, at
 from tests.playground import (
@@ -28,8 +32,10 @@ from tests.playground import (
     Message,
     PlaygroundClient,
     bot_environment,
+    connect,
     missing_tools,
     running_playground,
+    servers,
 )
 
 pytestmark = pytest.mark.skipif(bool(missing_tools()), reason=missing_tools() or "runs")
@@ -106,3 +112,50 @@ async def test_kcpf_remind_reaches_the_officer_and_tp_in_their_playgrounds() -> 
         assert f"[already_sent] reminder to {OFFICER.email}" in again, again
         await jo._sync()
         assert len([m for m in jo.messages if "A reminder from KCPF" in m.text]) == 1
+
+
+KEY = "an-end-to-end-notify-key-of-32-characters-or-more"
+
+
+async def test_post_api_notify_on_the_running_bot_reaches_the_officers_playground(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scheduler calls the running bot (its own settings and clock): today's pass reaches Jo."""
+    for name in [n for n in os.environ if n.startswith("KCPF_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("KCPF_NOTIFY_KEY", KEY)  # the bot's setting (own_settings passes KCPF_* through)
+    before = last_ended_period(date.today()).previous  # its update is overdue whatever today is
+    with tempfile.TemporaryDirectory(prefix="kcpf-remind-e2e-") as temp:
+        data_dir = Path(temp) / "data"
+        data_dir.mkdir()
+        register = SqliteRegister(data_dir / "register.sqlite3")
+        try:
+            saved = register.save(
+                arrangement(
+                    reference=None,
+                    title="Leisure centres",
+                    responsible_officer=Officer(OFFICER.email, OFFICER.name),
+                    status=Status.MONITORING,
+                    key_since=before.start,
+                ),
+                action="record",
+                actor="test",
+                at=at(before.start),
+            )
+        finally:
+            register.close()
+        with servers(data_dir, Path(temp), (OFFICER,), own_settings=True) as running:
+            async with connect(running.playgrounds[OFFICER]) as jo, aiohttp.ClientSession() as http:
+                await jo.texts("help")
+                url = f"http://127.0.0.1:{running.bot_port}/api/notify"
+                async with http.post(url, headers={"Authorization": "Bearer not-the-key"}) as refused:
+                    assert refused.status == 401
+                async with http.post(url, headers={"Authorization": f"Bearer {KEY}"}) as response:
+                    assert response.status == 200, await response.text()
+                    counts = await response.json()
+                assert counts["sent"] == 1, counts
+                assert counts["no_conversation"] == 1, counts  # T&P has not talked to the bot
+                reminder = await _arrives(jo, "A reminder from KCPF")
+                assert reminder.conversation == jo.chat
+                assert f"{saved.reference} Leisure centres:" in reminder.text
+                assert f"update for {before.label}" in reminder.text
