@@ -3,7 +3,7 @@
 `Sender` keeps to Teams' send limits (per conversation: 7 a second, 8 in 2 s, 60 in 30 s, 1,800 an hour;
 about 50 a second per app) and retries what Teams asks to be retried (429, 412, 502, 504, and a connection
 that failed) with backoff and jitter, honouring Retry-After, a bounded number of times. A 403 means the
-officer blocked or removed the bot: recorded, never retried.
+officer blocked or removed the bot: recorded (in the sent-log, for the day), never retried.
 
 `Reminders` runs one reminder pass: what is owed comes from the framework (`kcpf.reminders`), what was
 already sent from a sent-log in the bot's Storage (SQLite here, Azure Blob when configured), keyed by each
@@ -32,6 +32,7 @@ from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
 from microsoft_agents.hosting.core.storage import Storage, StoreItem
 
 from bot.records import References
+from kcpf.parsing import format_uk_date
 from kcpf.reminders import Kind, Message, ReminderPlan, plan_reminders
 
 if TYPE_CHECKING:
@@ -415,15 +416,14 @@ class Reminders:
 def describe(result: PassResult) -> str:
     """A pass in words, for `kcpf remind` and the log."""
     verb = "Would send" if result.dry_run else "Sent"
-    lines = [
-        f"Reminders on {result.plan.on.isoformat()}{' (dry run: nothing sent)' if result.dry_run else ''}:"
-    ]
+    dry = " (dry run: nothing sent)" if result.dry_run else ""
+    lines = [f"Reminders on {format_uk_date(result.plan.on)}{dry}:"]
     for sent in result.results:
         m = sent.message
         what = "reminder" if m.kind is Kind.REMINDER else "T&P summary"
         lines.append(f"\n[{sent.status.value}] {what} to {m.to} (key {m.key})")
         if sent.status in (Status.WOULD_SEND, Status.SENT):
-            lines.extend(f"    {line}" for line in m.text.splitlines())
+            lines.extend(f"    {line}".rstrip() for line in m.text.splitlines())
     if not result.results:
         lines.append("Nothing to send.")
     for officer in result.plan.not_reachable:
