@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from kcpf.due import obligations
@@ -132,3 +133,18 @@ def test_a_governance_plan_past_its_target_points_to_the_governance_conversation
     [message] = plan.messages
     assert "Exit strategy: Agree exit plan with partner" in message.text
     assert "*governance KCP-0001*" in message.text
+
+
+def test_the_deadlines_are_the_frameworks_including_a_councils_own_setting() -> None:
+    """KCPF_H1_UPDATE_DUE=30 November (Settings.framework()) moves the reminders with the deadline."""
+    monitoring = dataclasses.replace(FRAMEWORK_2025.monitoring, h1_update_due=(11, 30))
+    later = dataclasses.replace(FRAMEWORK_2025, monitoring=monitoring)
+    submitted = {"KCP-0001": DONE_BEFORE}
+
+    def plan(on: date) -> ReminderPlan:
+        owed = obligations(later, REGISTER[:1], submitted, {}, on)
+        return plan_reminders(owed, on, warn_days=WARN, tp=[], reachable=[JO.email])
+
+    assert plan(date(2026, 11, 1)).messages == ()  # 29 days before 30 November
+    assert "due 30 November 2026 (in 14 days)" in plan(date(2026, 11, 16)).messages[0].text
+    assert "Overdue" in plan(date(2026, 12, 1)).messages[0].text
