@@ -7,11 +7,12 @@ The bot routes; the flows converse (`bot/flows/`); `kcpf/` decides. Framework ca
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import uuid
 import warnings
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,6 +44,7 @@ from bot import cards
 from bot.auth import BotCredentials, ChannelAuth, Refused, connection_manager
 from bot.conversation import Said, on_form, on_message
 from bot.flows.engine import FlowState, Notice, Reply, Reporting, Turn
+from bot.proactive import Delivery, Outcome, Reminders, Sender
 from bot.records import FlowRecord, OfficerProfile, ProfileRecord, References
 from kcpf.errors import KcpfError
 from kcpf.lifecycle import Actor, RoleDirectory
@@ -79,6 +81,8 @@ class BotServices:
     routes: Sequence[web.RouteDef] = field(default_factory=tuple)  # more pages of the bot's web app
     # The app registration: incoming tokens checked, replies signed, only its tenant served. None: local.
     credentials: BotCredentials | None = None
+    notify_key: str = ""  # KCPF_NOTIFY_KEY: POST /api/notify runs a reminder pass ("" = off)
+    remind_days: int = 14  # KCPF_REMIND_DAYS: how far ahead of a deadline officers are reminded
 
 
 class KcpfBot:
@@ -86,6 +90,8 @@ class KcpfBot:
         self.services = services
         self.adapter = adapter
         self.references = References(services.storage)
+        self.sender = Sender(adapter, services.app_id)
+        self.reminders = reminders(services, self.sender)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -141,12 +147,28 @@ class KcpfBot:
         return AdaptiveCardInvokeResponse(status_code=200, type=_CARD_TYPE, value=dict(card))
 
     async def on_members_added(self, context: TurnContext, state: TurnState) -> None:
+        await self._remember_on_install(context, state)
         for member in context.activity.members_added or []:
             if context.activity.recipient is None or member.id != context.activity.recipient.id:
                 await context.send_activity(
                     "Hello. I help you run the Key Contracts and Partnerships Framework. "
                     "Type *help* to start."
                 )
+
+    async def on_installation_update(self, context: TurnContext, state: TurnState) -> None:
+        if (context.activity.action or "add").startswith("add"):
+            await self._remember_on_install(context, state)
+
+    async def _remember_on_install(self, context: TurnContext, state: TurnState) -> None:
+        """Installed in personal scope: keep where to reach the officer, so reminders reach them before they
+        have typed anything."""
+        if context.activity.conversation.conversation_type not in (None, "personal"):
+            return
+        try:
+            await self._actor(context, state)  # fetches the profile and remembers the reference
+            await state.save(context)
+        except KcpfError:
+            log.info("installed by someone with no email in the directory; no reference kept")
 
     async def on_error(self, context: TurnContext, error: Exception) -> None:
         """The one turn-error handler: the details go to the log with an id the officer can quote."""
@@ -272,9 +294,12 @@ class KcpfBot:
                     log.info("no conversation with %s yet; notice not sent", person)
                     continue
                 try:
-                    await self._proactive(reference, notice.text)
+                    delivery = await self._proactive(reference, notice.text)
                 except Exception:
                     log.warning("could not notify %s", person, exc_info=True)
+                    continue
+                if delivery.outcome is not Outcome.SENT:
+                    log.warning("notice to %s not sent: %s", person, delivery.outcome.value)
 
     def _people(self, to: str) -> Sequence[str]:
         if to == "tp":
@@ -283,15 +308,33 @@ class KcpfBot:
             return sorted(self.services.roles.smt)
         return [to]
 
-    async def _proactive(self, reference: ConversationReference, text: str) -> None:
-        async def send(context: TurnContext) -> None:
-            await context.send_activity(text)
+    async def _proactive(self, reference: ConversationReference, text: str) -> Delivery:
+        """Within Teams' send limits, retried when Teams asks (bot/proactive.py)."""
+        return await self.sender.send(reference, text)
 
-        activity = reference.get_continuation_activity()
-        if self.services.app_id:
-            await self.adapter.continue_conversation(self.services.app_id, activity, send)
-        else:  # local and anonymous: no token to get, as for the incoming turns
-            await self.adapter.continue_conversation_with_claims(ClaimsIdentity({}), activity, send)
+
+def reminders(services: BotServices, sender: Sender) -> Reminders:
+    """The reminder pass on the bot's services: for POST /api/notify and `kcpf remind`."""
+    return Reminders(
+        framework=services.framework,
+        roles=services.roles,
+        references=References(services.storage),
+        sender=sender,
+        clock=services.clock,
+        warn_days=services.remind_days,
+        off_loop=not services.register_is_local,
+    )
+
+
+def bot_adapter(services: BotServices) -> tuple[ConnectionManager, CloudAdapter]:
+    """The SDK's connections and adapter, for the web app and for sending without it (`kcpf remind`):
+    replies signed with the app's token when there are credentials, anonymous (local) otherwise."""
+    connections: ConnectionManager
+    if services.credentials is None:
+        connections = MsalConnectionManager(CONNECTIONS={"SERVICE_CONNECTION": {"SETTINGS": {}}})
+    else:
+        connections = connection_manager(services.credentials)
+    return connections, CloudAdapter(connection_manager=connections)
 
 
 def _flow_key(context: TurnContext) -> str:
@@ -377,20 +420,47 @@ class _TenantGate:
             )
 
 
+def notify_route(bot: KcpfBot) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """POST /api/notify with `Authorization: Bearer <KCPF_NOTIFY_KEY>`: run today's reminder pass and answer
+    its counts. Off (404) without a key; a missing or wrong key gets 401."""
+    key = bot.services.notify_key.encode()
+
+    async def notify(request: web.Request) -> web.Response:
+        if not key:
+            return web.json_response(
+                {"error": "notifications are off: KCPF_NOTIFY_KEY is not set"}, status=404
+            )
+        given = request.headers.get("Authorization", "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key):
+            return web.json_response(
+                {"error": "a valid key is needed: Authorization: Bearer <KCPF_NOTIFY_KEY>"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            result = await bot.reminders.run(bot.services.clock.now().date())
+        except KcpfError as error:  # e.g. the register cannot be read now: the scheduler may try again
+            return web.json_response({"error": error.message}, status=503)
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.exception("reminder pass failed, incident %s", incident)
+            return web.json_response({"error": f"the reminder pass failed (incident {incident})"}, status=500)
+        log.info("reminder pass from /api/notify: %s", result.counts())
+        return web.json_response(result.counts())
+
+    return notify
+
+
 def create_app(services: BotServices) -> web.Application:
     credentials = services.credentials
-    connections: ConnectionManager
-    if credentials is None:  # local and anonymous
-        connections = MsalConnectionManager(CONNECTIONS={"SERVICE_CONNECTION": {"SETTINGS": {}}})
-    else:
-        connections = connection_manager(credentials)
     channel = ChannelAuth(credentials.app_id, credentials.openid_metadata_url) if credentials else None
+    connections, adapter = bot_adapter(services)
     if not services.app_id:
         # Without app credentials (local, loopback only) the SDK warns on every turn that there is no app id.
         logging.getLogger("microsoft_agents.hosting.core.connector.client.user_token_client").setLevel(
             logging.ERROR
         )
-    adapter = CloudAdapter(connection_manager=connections)
     agent: AgentApplication[TurnState] = AgentApplication[TurnState](
         storage=services.storage, connection_manager=connections, start_typing_timer=False
     )
@@ -398,6 +468,7 @@ def create_app(services: BotServices) -> web.Application:
     agent.activity(ActivityTypes.message)(bot.on_message)
     agent.adaptive_card.action_execute(cards.FORM_VERB)(bot.on_execute)
     agent.conversation_update("membersAdded")(bot.on_members_added)
+    agent.installation_update()(bot.on_installation_update)
     agent.error(bot.on_error)
 
     async def turn_error(context: TurnContext, error: Exception) -> None:
@@ -433,6 +504,7 @@ def create_app(services: BotServices) -> web.Application:
     app = web.Application()
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
+    app.router.add_post("/api/notify", notify_route(bot))
     app.router.add_routes(list(services.routes))
     app[BOT] = bot
 

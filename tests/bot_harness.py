@@ -7,6 +7,7 @@ Officers talk to the bot over HTTP exactly as the channel would (POST /api/messa
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import BotServices, create_app
+from bot.app import BOT, BotServices, KcpfBot, create_app
 from bot.auth import BotCredentials
 from bot.flows.engine import Reporting
 from bot.storage import SqliteStorage
@@ -59,6 +60,17 @@ class Connector:
     authorizations: list[str] = field(default_factory=list)  # each call's Authorization header ("" if none)
     url: str = ""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # Every post of an activity as it arrived (monotonic seconds, conversation, the status answered), and
+    # failures to answer the next posts with, in order (status, headers): Teams' throttling and the like.
+    arrivals: list[tuple[float, str, int]] = field(default_factory=list)
+    faults: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)
+
+    def fail_next(
+        self, count: int, status: int, *, conversation: str = "", retry_after: str | None = None
+    ) -> None:
+        """Answer the next `count` posts (to `conversation`, or any) with `status`."""
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        self.faults.extend([(conversation, status, headers)] * count)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -70,6 +82,16 @@ class Connector:
 
     async def _send(self, request: web.Request) -> web.Response:
         self.authorizations.append(request.headers.get("Authorization", ""))
+        conversation = request.match_info["conversation"]
+        fault = next((f for f in self.faults if f[0] in ("", conversation)), None)
+        if fault is not None:
+            self.faults.remove(fault)
+            _, status, headers = fault
+            self.arrivals.append((time.monotonic(), conversation, status))
+            code = {403: "MessageWritesBlocked", 429: "Throttled"}.get(status, "ServiceError")
+            body = {"error": {"code": code, "message": f"stand-in answered {status}"}}
+            return web.json_response(body, status=status, headers=headers)
+        self.arrivals.append((time.monotonic(), conversation, 200))
         activity = await request.json()
         activity["conversation_id"] = request.match_info["conversation"]
         activity["id"] = f"activity-{next(self._ids)}"
@@ -193,6 +215,8 @@ class Running:
     clock: FixedClock
     session: aiohttp.ClientSession
     register: SqliteRegister
+    bot: KcpfBot | None = None
+    base_url: str = ""
 
     def chat(
         self, person: Person, *, tenant: str = "", authorize: Callable[[dict[str, Any]], str] | None = None
@@ -207,6 +231,8 @@ async def running_bot(
     today: date = date(2026, 11, 27),
     roles: RoleDirectory = ROLES,
     credentials: BotCredentials | None = None,
+    notify_key: str = "",
+    remind_days: int = 14,
 ) -> AsyncIterator[Running]:
     """The bot on the register and conversation state in `data_dir`; start it again on the same folder to
     simulate a restart."""
@@ -231,15 +257,20 @@ async def running_bot(
         routes=tuple(report_routes(folder, links, clock)),
         app_id=credentials.app_id if credentials is not None else "",
         credentials=credentials,
+        notify_key=notify_key,
+        remind_days=remind_days,
     )
+    app = create_app(services)
     try:
         async with (
             running_connector() as connector,
-            serving(create_app(services)) as bot_url,
+            serving(app) as bot_url,
             aiohttp.ClientSession() as session,
         ):
             public.append(bot_url)
-            yield Running(f"{bot_url}/api/messages", connector, framework, clock, session, register)
+            yield Running(
+                f"{bot_url}/api/messages", connector, framework, clock, session, register, app[BOT], bot_url
+            )
     finally:
         storage.close()
         register.close()

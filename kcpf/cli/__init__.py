@@ -17,7 +17,7 @@ from pathlib import Path
 from connectors.files import write_atomically
 from connectors.transparency_csv import read_csv, write_csv
 from kcpf.assessment import Answer
-from kcpf.cli import report, serve, sharepoint, show, teams
+from kcpf.cli import remind, report, serve, sharepoint, show, teams
 from kcpf.cli.arguments import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -255,6 +255,7 @@ _GROUPS: tuple[CommandGroup, ...] = (
     report.add_commands,
     sharepoint.add_commands,
     teams.add_commands,
+    remind.add_commands,
 )
 
 

@@ -46,6 +46,8 @@ def bot_services(app: Application, storage: SqliteStorage, public_url: str) -> B
         saves=_sharepoint_saves(app) if sharepoint else None,
         app_id=app.settings.app_id,
         credentials=bot_credentials(app),
+        notify_key=app.settings.notify_key,
+        remind_days=app.settings.remind_days,
     )
 
 
@@ -62,6 +64,12 @@ def bot_credentials(app: Application) -> BotCredentials | None:
         authority=settings.bot_authority,
         openid_metadata_url=settings.bot_openid_metadata_url,
     )
+
+
+def conversation_storage(app: Application) -> SqliteStorage:
+    """The bot's Storage (conversation state, conversation references, the reminders' sent-log), for
+    `kcpf serve` and `kcpf remind` alike. The caller closes it."""
+    return SqliteStorage(app.settings.conversations_path)
 
 
 def _sharepoint_saves(app: Application) -> Saves:
@@ -102,7 +110,7 @@ def _serve(app: Application, args: argparse.Namespace) -> int:
         )
     if not 1 <= args.port <= 65535:
         raise InvalidInput(f"--port {args.port}: give a port from 1 to 65535.", field="port")
-    storage = SqliteStorage(app.settings.conversations_path)
+    storage = conversation_storage(app)
     try:
         public_url = app.settings.public_url or f"http://{args.host}:{args.port}"
         web_app = create_app(bot_services(app, storage, public_url))

@@ -92,6 +92,8 @@ class Settings:
     teams: AppDetails = dataclasses.field(
         default_factory=AppDetails
     )  # KCPF_TEAMS_*: what Teams shows about the app
+    notify_key: str = field(default="", repr=False)  # KCPF_NOTIFY_KEY(_FILE): POST /api/notify ("" = off)
+    remind_days: int = 14  # KCPF_REMIND_DAYS: how many days before a deadline officers are reminded
 
     @property
     def register_path(self) -> Path:
@@ -158,6 +160,8 @@ class Settings:
             teams_version=_teams_version(env),
             teams=_teams(env),
             **_app_credentials(env),
+            notify_key=_notify_key(env),
+            remind_days=_remind_days(env),
         )
 
 
@@ -474,3 +478,32 @@ def _bot_url(env: Mapping[str, str], name: str, default: str, *, https_only: boo
     if not parts.hostname or not (parts.scheme == "https" or local):
         raise InvalidSetting(f"{name} is “{value}”: give an https address (the default is {default}).")
     return value
+
+
+# Reminders (issue 6).
+
+NOTIFY_KEY_MIN_LENGTH = 32
+
+
+def _notify_key(env: Mapping[str, str]) -> str:
+    """The key a scheduler gives to POST /api/notify: KCPF_NOTIFY_KEY or KCPF_NOTIFY_KEY_FILE. Never shown."""
+    secret = secret_setting(env, "KCPF_NOTIFY_KEY")
+    value = secret.reveal() if secret else ""
+    if value and len(value) < NOTIFY_KEY_MIN_LENGTH:
+        name = "KCPF_NOTIFY_KEY_FILE" if env.get("KCPF_NOTIFY_KEY_FILE", "").strip() else "KCPF_NOTIFY_KEY"
+        raise InvalidSetting(
+            f"{name} is too short to protect /api/notify: use at least {NOTIFY_KEY_MIN_LENGTH} characters "
+            "(for example the output of `openssl rand -hex 32`)."
+        )
+    return value
+
+
+def _remind_days(env: Mapping[str, str]) -> int:
+    """How many days before a deadline the responsible officer is first reminded. The framework sets the
+    deadlines, not the notice given: that is the councils' practice, so a setting."""
+    text = env.get("KCPF_REMIND_DAYS", "").strip()
+    if not text:
+        return 14
+    if not text.isdigit() or not 1 <= int(text) <= 90:
+        raise InvalidSetting(f"KCPF_REMIND_DAYS is “{text}”: give a whole number of days from 1 to 90.")
+    return int(text)

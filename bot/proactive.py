@@ -1,0 +1,437 @@
+"""Proactive messages: notices and reminders sent into an officer's stored conversation with the bot.
+
+`Sender` keeps to Teams' send limits (per conversation: 7 a second, 8 in 2 s, 60 in 30 s, 1,800 an hour;
+about 50 a second per app) and retries what Teams asks to be retried (429, 412, 502, 504, and a connection
+that failed) with backoff and jitter, honouring Retry-After, a bounded number of times. A 403 means the
+officer blocked or removed the bot: recorded (in the sent-log, for the day), never retried.
+
+`Reminders` runs one reminder pass: what is owed comes from the framework (`kcpf.reminders`), what was
+already sent from a sent-log in the bot's Storage (SQLite here, Azure Blob when configured), keyed by each
+message's idempotency key, so a second run the same day sends nothing twice and a failed send is tried
+again next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from microsoft_agents.activity import Activity, ActivityTypes, ConversationReference
+from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
+from microsoft_agents.hosting.core.storage import Storage, StoreItem
+
+from bot.records import References
+from kcpf.parsing import format_uk_date
+from kcpf.reminders import Kind, Message, ReminderPlan, plan_reminders
+
+if TYPE_CHECKING:
+    from microsoft_agents.hosting.aiohttp import CloudAdapter
+
+    from kcpf.lifecycle import RoleDirectory
+    from kcpf.ports import Clock
+    from kcpf.services import FrameworkService
+
+log = logging.getLogger("kcpf.bot.proactive")
+
+
+@dataclass(frozen=True)
+class Window:
+    seconds: float
+    limit: int
+
+
+TEAMS_PER_CONVERSATION = (Window(1, 7), Window(2, 8), Window(30, 60), Window(3600, 1800))
+TEAMS_PER_APP = (Window(1, 50),)  # per app per tenant: one tenant here
+RETRYABLE = frozenset({412, 429, 502, 504})
+BLOCKED = 403  # MessageWritesBlocked: the officer blocked the bot or it is not installed for them
+
+
+class _Slot:
+    """One request in a window: it counts from when its answer came back (Teams counts arrivals, and an
+    answer comes after its request arrived), and as happening now while it is in flight."""
+
+    __slots__ = ("at", "done")
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.done = False
+
+
+class RateLimiter:
+    """Sliding windows per key: `slot(key)` waits until one more request fits every window, then holds
+    its place while the request is made."""
+
+    POLL_SECONDS = 0.02  # how often to look again while the request deciding the wait is in flight
+
+    def __init__(
+        self,
+        windows: Sequence[Window],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.windows = tuple(windows)
+        self._longest = max(w.seconds for w in self.windows)
+        self._clock = clock
+        self._sleep = sleep
+        self._slots: dict[str, deque[_Slot]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def slot(self, key: str) -> AsyncIterator[None]:
+        taken = await self._acquire(key)
+        try:
+            yield
+        finally:
+            taken.at = self._clock()
+            taken.done = True
+
+    async def _acquire(self, key: str) -> _Slot:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:  # one waiter at a time per key, so they go in the order they came
+            while True:
+                now = self._clock()
+                slots = self._slots.setdefault(key, deque())
+                while slots and slots[0].done and slots[0].at <= now - self._longest:
+                    slots.popleft()
+                times = sorted(s.at if s.done else now for s in slots)
+                wait = max(
+                    (times[-w.limit] + w.seconds - now for w in self.windows if len(times) >= w.limit),
+                    default=0.0,
+                )
+                if wait <= 0:
+                    taken = _Slot(now)
+                    slots.append(taken)
+                    return taken
+                in_flight = any(not s.done for s in slots)
+                await self._sleep(min(wait, self.POLL_SECONDS) if in_flight else wait)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # 403: not retried
+    FAILED = "failed"  # retries used up, or an error retrying would not mend
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: Outcome
+    attempts: int
+    status: int | None = None  # the connector's last HTTP status, when it answered
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_seconds: float = 1.0  # backoff: base * 2^n, capped, with jitter
+    max_backoff_seconds: float = 30.0
+    max_retry_after_seconds: float = 120.0  # asked to wait longer: give up now, the next run tries again
+
+
+class Sender:
+    """Sends one activity into a stored conversation, within the limits, retrying what may be retried."""
+
+    def __init__(
+        self,
+        adapter: CloudAdapter,
+        app_id: str,
+        *,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.adapter = adapter
+        self.app_id = app_id
+        self.policy = policy or RetryPolicy()
+        self.per_conversation = RateLimiter(TEAMS_PER_CONVERSATION, sleep=sleep)
+        self.per_app = RateLimiter(TEAMS_PER_APP, sleep=sleep)
+        self._sleep = sleep
+        self._jitter = jitter
+
+    async def send(self, reference: ConversationReference, message: Activity | str) -> Delivery:
+        activity = (
+            Activity(type=ActivityTypes.message, text=message, text_format="markdown")
+            if isinstance(message, str)
+            else message
+        )
+        conversation = reference.conversation.id if reference.conversation else ""
+        status: int | None = None
+        for attempt in range(1, self.policy.attempts + 1):
+            async with self.per_conversation.slot(conversation), self.per_app.slot(""):
+                error = await self._post(reference, activity)
+            if error is None:
+                return Delivery(Outcome.SENT, attempt, status)
+            status = error.status if isinstance(error, aiohttp.ClientResponseError) else None
+            if status == BLOCKED:
+                log.info("conversation %s: the bot is blocked or not installed (403)", conversation)
+                return Delivery(Outcome.BLOCKED, attempt, status)
+            delay = self._delay(error, attempt)
+            if delay is None or attempt == self.policy.attempts:
+                log.warning(
+                    "conversation %s: not sent after %d attempt(s) (%s)", conversation, attempt, _said(error)
+                )
+                return Delivery(Outcome.FAILED, attempt, status)
+            log.info("conversation %s: %s; trying again in %.1f s", conversation, _said(error), delay)
+            await self._sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns")
+
+    async def _post(self, reference: ConversationReference, activity: Activity) -> BaseException | None:
+        """One attempt. The error is caught inside the turn: left to escape, the adapter's turn-error handler
+        would try to apologise into the same conversation."""
+        failed: list[BaseException] = []
+
+        async def send(context: TurnContext) -> None:
+            try:
+                await context.send_activity(activity)
+            except Exception as error:
+                failed.append(error)
+
+        continuation = reference.get_continuation_activity()
+        try:
+            if self.app_id:
+                await self.adapter.continue_conversation(self.app_id, continuation, send)
+            else:  # local and anonymous: no token to get, as for the incoming turns
+                await self.adapter.continue_conversation_with_claims(ClaimsIdentity({}), continuation, send)
+        except Exception as error:  # before the turn: the connector client or its token
+            failed.append(error)
+        return failed[0] if failed else None
+
+    def _delay(self, error: BaseException, attempt: int) -> float | None:
+        """How long to wait before the next attempt, or None when retrying would not help."""
+        if isinstance(error, aiohttp.ClientResponseError):
+            if error.status not in RETRYABLE:
+                return None
+            asked = retry_after(error.headers)
+            if asked is not None:
+                if asked > self.policy.max_retry_after_seconds:
+                    return None
+                return asked + self._jitter() * self.policy.base_seconds
+        elif not isinstance(error, (aiohttp.ClientConnectionError, asyncio.TimeoutError)):
+            return None
+        backoff = min(self.policy.max_backoff_seconds, self.policy.base_seconds * 2.0 ** (attempt - 1))
+        return backoff * (0.5 + self._jitter() / 2)
+
+
+def retry_after(headers: Any) -> float | None:
+    """Retry-After as seconds: a number of seconds or an HTTP date."""
+    value = (headers or {}).get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
+
+
+def _said(error: BaseException) -> str:
+    if isinstance(error, aiohttp.ClientResponseError):
+        return f"HTTP {error.status}"
+    return type(error).__name__
+
+
+# The sent-log.
+
+
+class SentEntry(StoreItem):
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def store_item_to_json(self) -> dict[str, Any]:
+        return dict(self.data)
+
+    @staticmethod
+    def from_json_to_store_item(json_data: MutableMapping[str, Any]) -> SentEntry:
+        return SentEntry(dict(json_data))
+
+
+SENDING_FOR = timedelta(minutes=10)  # a claim older than this is from a run that died: send again
+
+
+class SentLog:
+    """Which idempotency keys have been sent, in the bot's Storage. A key is claimed (`sending`) before its
+    message goes, marked `sent` after, and released if the send failed, so the next run tries again."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    @staticmethod
+    def _key(key: str) -> str:
+        return f"reminders/sent/{key}"
+
+    async def state(self, key: str, now: datetime) -> str | None:
+        """`sent`, `blocked` (403 earlier that day), `sending` (another run is sending it now), or None."""
+        found = await self.storage.read([self._key(key)], target_cls=SentEntry)
+        entry = found.get(self._key(key))
+        if entry is None:
+            return None
+        state = str(entry.data.get("state", ""))
+        if state == "sending":
+            try:
+                since = datetime.fromisoformat(str(entry.data.get("at")))
+            except ValueError:
+                return None
+            return "sending" if now - since < SENDING_FOR else None
+        return state if state in ("sent", "blocked") else None
+
+    async def claim(self, message: Message, now: datetime) -> None:
+        await self._write(message, "sending", now)
+
+    async def sent(self, message: Message, now: datetime) -> None:
+        await self._write(message, "sent", now)
+
+    async def blocked(self, message: Message, now: datetime) -> None:
+        """A 403: recorded, so that day's later runs do not knock again; the next day tries again (the
+        officer may have unblocked or reinstalled the bot)."""
+        await self._write(message, "blocked", now)
+
+    async def release(self, message: Message) -> None:
+        await self.storage.delete([self._key(message.key)])
+
+    async def _write(self, message: Message, state: str, now: datetime) -> None:
+        entry = SentEntry(
+            {"state": state, "at": now.isoformat(), "to": message.to, "kind": message.kind.value}
+        )
+        await self.storage.write({self._key(message.key): entry})
+
+
+# A reminder pass.
+
+
+class Status(StrEnum):
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+    IN_PROGRESS = "in_progress"  # another run is sending it now
+    NO_CONVERSATION = "no_conversation"  # e.g. a T&P member who has not talked to the bot
+    BLOCKED = "blocked"
+    FAILED = "failed"
+    WOULD_SEND = "would_send"  # dry run
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: Message
+    status: Status
+
+
+@dataclass(frozen=True)
+class PassResult:
+    plan: ReminderPlan
+    results: tuple[Sent, ...]
+    dry_run: bool = False
+
+    def count(self, status: Status) -> int:
+        return sum(r.status is status for r in self.results)
+
+    def counts(self) -> dict[str, Any]:
+        counts: dict[str, Any] = {"on": self.plan.on.isoformat(), "dry_run": self.dry_run}
+        counts.update({status.value: self.count(status) for status in Status})
+        counts["officers_not_reachable"] = len(self.plan.not_reachable)
+        return counts
+
+
+@dataclass
+class Reminders:
+    """One reminder pass over the register: plan (pure), then send what was not sent today."""
+
+    framework: FrameworkService
+    roles: RoleDirectory
+    references: References
+    sender: Sender
+    clock: Clock
+    warn_days: int
+    off_loop: bool = True  # the register may be SharePoint, whose client is synchronous
+    concurrency: int = 8
+    _running: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    async def plan(self, on: date) -> tuple[ReminderPlan, dict[str, ConversationReference]]:
+        owed = await asyncio.to_thread(self.framework.due, on) if self.off_loop else self.framework.due(on)
+        people = {o.officer.email for o in owed if o.officer is not None} | set(self.roles.tp)
+        found = {who: await self.references.find(who) for who in sorted(people)}
+        references = {who: ref for who, ref in found.items() if ref is not None}
+        plan = plan_reminders(
+            owed, on, warn_days=self.warn_days, tp=sorted(self.roles.tp), reachable=references.keys()
+        )
+        return plan, references
+
+    async def run(self, on: date, *, dry_run: bool = False) -> PassResult:
+        async with self._running:  # two passes in one process would race on the sent-log
+            plan, references = await self.plan(on)
+            log_ = SentLog(self.references.storage)
+            gate = asyncio.Semaphore(self.concurrency)
+
+            async def one(message: Message) -> Sent:
+                async with gate:
+                    return Sent(message, await self._one(message, references, log_, dry_run))
+
+            results = await asyncio.gather(*(one(m) for m in plan.messages))
+            return PassResult(plan, tuple(results), dry_run)
+
+    async def _one(
+        self,
+        message: Message,
+        references: dict[str, ConversationReference],
+        sent_log: SentLog,
+        dry_run: bool,
+    ) -> Status:
+        reference = references.get(message.to)
+        if reference is None:
+            return Status.NO_CONVERSATION
+        state = await sent_log.state(message.key, self.clock.now())
+        if state == "sent":
+            return Status.ALREADY_SENT
+        if state == "blocked":
+            return Status.BLOCKED
+        if state == "sending":
+            return Status.IN_PROGRESS
+        if dry_run:
+            return Status.WOULD_SEND
+        await sent_log.claim(message, self.clock.now())
+        delivery = await self.sender.send(reference, message.text)
+        if delivery.outcome is Outcome.SENT:
+            await sent_log.sent(message, self.clock.now())
+            return Status.SENT
+        if delivery.outcome is Outcome.BLOCKED:
+            await sent_log.blocked(message, self.clock.now())
+            return Status.BLOCKED
+        await sent_log.release(message)
+        return Status.FAILED
+
+
+def describe(result: PassResult) -> str:
+    """A pass in words, for `kcpf remind` and the log."""
+    verb = "Would send" if result.dry_run else "Sent"
+    dry = " (dry run: nothing sent)" if result.dry_run else ""
+    lines = [f"Reminders on {format_uk_date(result.plan.on)}{dry}:"]
+    for sent in result.results:
+        m = sent.message
+        what = "reminder" if m.kind is Kind.REMINDER else "T&P summary"
+        lines.append(f"\n[{sent.status.value}] {what} to {m.to} (key {m.key})")
+        if sent.status in (Status.WOULD_SEND, Status.SENT):
+            lines.extend(f"    {line}".rstrip() for line in m.text.splitlines())
+    if not result.results:
+        lines.append("Nothing to send.")
+    for officer in result.plan.not_reachable:
+        lines.append(f"\nNot reachable in Teams yet: {officer.display}")
+    counts = result.counts()
+    total = counts["would_send"] if result.dry_run else counts["sent"]
+    lines.append(
+        f"\n{verb}: {total}; already sent today: {counts['already_sent']}; no conversation: "
+        f"{counts['no_conversation']}; blocked: {counts['blocked']}; failed: {counts['failed']}."
+    )
+    return "\n".join(lines)

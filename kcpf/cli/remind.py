@@ -1,0 +1,53 @@
+"""`kcpf remind`: send each responsible officer what is due from them soon or overdue, and T&P a summary, in
+their chats with the bot. Run it from a scheduler (cron, a timer); running it again the same day sends
+nothing twice. The same pass runs on `POST /api/notify`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.app import bot_adapter, reminders
+from bot.proactive import PassResult, Sender, Status, describe
+from kcpf.cli.arguments import EXIT_OK, EXIT_UNEXPECTED, Commands, Handler, uk_date
+from kcpf.cli.compose import Application
+from kcpf.cli.serve import bot_services, conversation_storage
+
+
+def add_commands(commands: Commands) -> dict[str, Handler]:
+    remind = commands.add_parser(
+        "remind",
+        help="remind officers in Teams of updates due soon or overdue; T&P gets a summary",
+        description="Sends each responsible officer, in their chat with the bot, the updates due within "
+        "KCPF_REMIND_DAYS days and those overdue, and T&P a summary. Officers who have not yet talked to the "
+        "bot are named in the summary. Safe to run again: what was sent today is not sent twice.",
+    )
+    remind.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent to whom; send and record nothing"
+    )
+    remind.add_argument("--on", type=uk_date, help="the day to remind for (default: today)")
+    return {"remind": _remind}
+
+
+def _remind(app: Application, args: argparse.Namespace) -> int:
+    on = args.on or app.framework.clock.now().date()
+    storage = conversation_storage(app)
+    try:
+        services = bot_services(app, storage, app.settings.public_url)
+        _, adapter = bot_adapter(services)
+        result: PassResult = asyncio.run(
+            reminders(services, Sender(adapter, services.app_id)).run(on, dry_run=args.dry_run)
+        )
+    finally:
+        storage.close()
+    print(describe(result))
+    failed = result.count(Status.FAILED)
+    if failed:
+        print(
+            f"kcpf: {failed} message(s) could not be sent (details in {app.settings.log_path}); "
+            "the next run tries them again.",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+    return EXIT_OK
