@@ -107,6 +107,25 @@ async def test_a_valid_token_is_served_and_the_reply_carries_the_bots_own_token(
         assert env.entra.tokens_issued >= 1
 
 
+async def test_a_proactive_message_carries_the_bots_own_token(tmp_path: Path) -> None:
+    """Reminders and notices (bot/proactive.py) sign in as the app too, as replies do."""
+    from bot.proactive import Outcome
+
+    async with authenticated(tmp_path) as env:
+        await env.chat().say("help")  # where to reach the officer is kept from their turn
+        bot = env.bot.bot
+        reference = await bot.references.find(OFFICER.email)
+        assert reference is not None
+        connector = env.bot.connector
+        connector.authorizations.clear()
+        delivery = await bot._proactive(reference, "Your half-year update is due in 14 days.")
+        assert delivery.outcome is Outcome.SENT
+        assert connector.sent[-1]["text"] == "Your half-year update is due in 14 days."
+        (authorization,) = connector.authorizations
+        token = jwt.decode(authorization.removeprefix("Bearer "), options={"verify_signature": False})
+        assert (token["appid"], token["tid"]) == (APP_ID, TENANT)
+
+
 async def test_a_token_within_the_five_minutes_of_skew_is_served(tmp_path: Path) -> None:
     async with authenticated(tmp_path) as env:
         now = time.time()
