@@ -1,5 +1,5 @@
-"""docs/deploy.md promises that every `kcpf` command in it is one the project has and that the settings it names
-exist: both checked here, against the real command line and settings."""
+"""docs/deploy.md promises that every `kcpf` command in it is one the project has and that the settings it
+names exist: both checked here, against the real command line and settings."""
 
 from __future__ import annotations
 
