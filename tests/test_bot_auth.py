@@ -114,6 +114,7 @@ async def test_a_proactive_message_carries_the_bots_own_token(tmp_path: Path) ->
     async with authenticated(tmp_path) as env:
         await env.chat().say("help")  # where to reach the officer is kept from their turn
         bot = env.bot.bot
+        assert bot is not None
         reference = await bot.references.find(OFFICER.email)
         assert reference is not None
         connector = env.bot.connector

@@ -312,15 +312,7 @@ def _sharepoint(env: Mapping[str, str]) -> GraphSettings:
             "(a PEM file with its private key and certificate) or, failing that, KCPF_SP_CLIENT_SECRET."
         )
     if certificate is not None:
-        from connectors.sharepoint.auth import Certificate  # only when SharePoint is configured
-
-        try:
-            Certificate.load(certificate)
-        except ValueError as error:
-            raise InvalidSetting(
-                f"KCPF_SP_CERTIFICATE_PATH: {error}. It must be a readable PEM file holding the app's "
-                "unencrypted private key and its certificate."
-            ) from None
+        _check_certificate("KCPF_SP_CERTIFICATE_PATH", certificate)
     site = required(
         "KCPF_SP_SITE_URL", "the KCPF site's address, such as https://tenant.sharepoint.com/sites/kcpf"
     )
@@ -449,15 +441,7 @@ def _app_credentials(env: Mapping[str, str]) -> _AppCredentials:
             "KCPF_APP_PASSWORD_FILE, a file holding it), or KCPF_APP_CERTIFICATE_PATH."
         )
     if certificate is not None:
-        from connectors.sharepoint.auth import Certificate  # only when a certificate is configured
-
-        try:
-            Certificate.load(certificate)
-        except ValueError as error:
-            raise InvalidSetting(
-                f"KCPF_APP_CERTIFICATE_PATH: {error}. It must be a readable PEM file holding the app's "
-                "unencrypted private key and its certificate."
-            ) from None
+        _check_certificate("KCPF_APP_CERTIFICATE_PATH", certificate)
     return {
         **urls,
         "app_id": app_id,
@@ -465,6 +449,19 @@ def _app_credentials(env: Mapping[str, str]) -> _AppCredentials:
         "app_password": password,
         "app_certificate": certificate,
     }
+
+
+def _check_certificate(name: str, path: Path) -> None:
+    """The app's certificate file must hold its unencrypted private key and certificate (PEM)."""
+    from connectors.sharepoint.auth import Certificate  # only when a certificate is configured
+
+    try:
+        Certificate.load(path)
+    except ValueError as error:
+        raise InvalidSetting(
+            f"{name}: {error}. It must be a readable PEM file holding the app's unencrypted private key and "
+            "its certificate."
+        ) from None
 
 
 def _bot_url(env: Mapping[str, str], name: str, default: str, *, https_only: bool = False) -> str:
