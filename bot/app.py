@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-import weakref
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from bot import cards
 from bot.conversation import Said, on_form, on_message
 from bot.flows.engine import FlowState, Notice, Reply, Reporting, Turn
 from bot.records import FlowRecord, OfficerProfile, ProfileRecord, References
+from bot.turns import LocalTurns, TurnGuard
 from kcpf.errors import KcpfError
 from kcpf.lifecycle import Actor, RoleDirectory
 from kcpf.ports import Clock
@@ -69,6 +69,7 @@ class BotServices:
     reporting: Reporting | None = None
     saves: Saves | None = None
     routes: Sequence[web.RouteDef] = field(default_factory=tuple)  # more pages of the bot's web app
+    turns: TurnGuard = field(default_factory=LocalTurns)  # one turn at a time per conversation (bot/turns.py)
 
 
 class KcpfBot:
@@ -77,7 +78,6 @@ class KcpfBot:
         self.adapter = adapter
         self.references = References(services.storage)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def start(self) -> None:
         """On the web app's start: hear about writes saved later (from the outbox's worker thread)."""
@@ -171,14 +171,12 @@ class KcpfBot:
         slow: bool = False,
     ) -> Said:
         key = _flow_key(context)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        waited = lock.locked()
-        async with lock:  # one turn at a time per officer and conversation, so no answer is lost
-            if waited:  # the SDK loaded the state before this turn waited for the lock: read it again
-                await state.conversation.load(context, force=True)
+        async with AsyncExitStack() as held:  # one turn at a time per conversation, so no answer is lost
             try:
+                turn_key = state.conversation.get_storage_key(context)
+                if await held.enter_async_context(self.services.turns.hold(turn_key)):
+                    # the SDK read the state before this turn held the conversation: read it again
+                    await state.conversation.load(context, force=True)
                 actor = await self._actor(context, state)
             except KcpfError as error:
                 said = Said([Reply(error.message)], card=cards.notice_card("KCPF", error.message))

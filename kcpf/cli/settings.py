@@ -7,7 +7,7 @@ import calendar
 import dataclasses
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +25,14 @@ class InvalidSetting(KcpfError):
 
 
 @dataclass(frozen=True)
+class BlobState:
+    """Where the bot's conversation state lives in Azure Blob Storage (KCPF_STATE_STORE=blob)."""
+
+    connection_string: str = field(repr=False)  # a secret: never printed or logged
+    container: str
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     roles: RoleDirectory
@@ -39,6 +47,8 @@ class Settings:
     committee_headings: Path | None = None
     store: str = "sqlite"  # KCPF_STORE: where the register lives, "sqlite" or "sharepoint"
     sharepoint: GraphSettings | None = None  # set when store is "sharepoint"
+    state_store: str = "sqlite"  # KCPF_STATE_STORE: where the bot's conversation state is, "sqlite" or "blob"
+    blob: BlobState | None = None  # set when state_store is "blob"
 
     @property
     def register_path(self) -> Path:
@@ -101,6 +111,8 @@ class Settings:
             committee_headings=_committee_headings(env),
             store=_store(env),
             sharepoint=_sharepoint(env) if _store(env) == "sharepoint" or _any_sharepoint(env) else None,
+            state_store=_state_store(env),
+            blob=_blob_state(env) if _state_store(env) == "blob" else None,
         )
 
 
@@ -291,3 +303,60 @@ def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
     if parts.scheme != "https" or not parts.hostname:
         raise InvalidSetting(f"{name} is “{value}”: give an https address (the default is {default}).")
     return value
+
+
+# Scale-out: the bot's conversation state in Azure Blob Storage.
+
+STATE_STORES = ("sqlite", "blob")
+BLOB_CONTAINER = "kcpf-state"
+# Azure's rule: 3 to 63 lower-case letters, digits and single hyphens, starting and ending with either.
+_CONTAINER = re.compile(r"(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*")
+_CREDENTIALS = {"AccountKey", "SharedAccessSignature"}
+
+
+def _state_store(env: Mapping[str, str]) -> str:
+    store = env.get("KCPF_STATE_STORE", "").strip().lower() or "sqlite"
+    if store not in STATE_STORES:
+        raise InvalidSetting(
+            f"KCPF_STATE_STORE is “{store}”: choose sqlite (the default, a file in the data directory) or "
+            "blob (Azure Blob Storage, for several bot processes)."
+        )
+    return store
+
+
+def _secret(env: Mapping[str, str], name: str) -> str:
+    """A secret from NAME, or from the file NAME_FILE names; its value never appears in a message."""
+    value = env.get(name, "").strip()
+    path = env.get(f"{name}_FILE", "").strip()
+    if value and path:
+        raise InvalidSetting(f"{name} and {name}_FILE are both set: give one and unset the other.")
+    if not path:
+        return value
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise InvalidSetting(f"{name}_FILE is “{path}”, which KCPF cannot read ({error.strerror}).") from None
+
+
+def _blob_state(env: Mapping[str, str]) -> BlobState:
+    connection = _secret(env, "KCPF_BLOB_CONNECTION_STRING")
+    if not connection:
+        raise InvalidSetting(
+            "KCPF_BLOB_CONNECTION_STRING is not set: with KCPF_STATE_STORE=blob give the storage account's "
+            "connection string (or KCPF_BLOB_CONNECTION_STRING_FILE, a file holding it)."
+        )
+    names = {part.split("=", 1)[0].strip() for part in connection.split(";") if "=" in part}
+    emulator = "UseDevelopmentStorage" in names
+    if not emulator and not (names & {"AccountName", "BlobEndpoint"} and names & _CREDENTIALS):
+        raise InvalidSetting(
+            "KCPF_BLOB_CONNECTION_STRING is not a storage account connection string: it needs AccountName "
+            "(or BlobEndpoint) and AccountKey (or SharedAccessSignature), as the Azure portal gives it "
+            "under Access keys."
+        )
+    container = env.get("KCPF_BLOB_CONTAINER", "").strip() or BLOB_CONTAINER
+    if not _CONTAINER.fullmatch(container):
+        raise InvalidSetting(
+            f"KCPF_BLOB_CONTAINER is “{container}”: a container name is 3 to 63 lower-case letters, digits "
+            "and hyphens, starting and ending with a letter or digit, with no two hyphens together."
+        )
+    return BlobState(connection, container)
