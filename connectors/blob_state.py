@@ -30,10 +30,11 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob.aio import BlobLeaseClient, ContainerClient
+from azure.storage.blob.aio import BlobLeaseClient, BlobServiceClient, ContainerClient, LinearRetry
 from microsoft_agents.storage.blob import BlobStorage, BlobStorageConfig
 
 from bot.turns import LocalTurns, TurnBusy
@@ -59,8 +60,10 @@ class BlobState:
     """The Blob container holding the bot's state, and the turn guard that goes with it."""
 
     def __init__(self, connection_string: str, container: str, *, wait: float = WAIT_SECONDS) -> None:
-        self.storage = BlobStorage(BlobStorageConfig(container, connection_string=connection_string))
-        self._container = ContainerClient.from_connection_string(connection_string, container)
+        self.storage = _TurnSizedBlobStorage(
+            BlobStorageConfig(container, connection_string=connection_string)
+        )
+        self._container = ContainerClient.from_connection_string(connection_string, container, **_options())
         self.turns = BlobTurns(self._container, wait=wait)
 
     @property
@@ -87,6 +90,20 @@ class BlobState:
     async def close(self) -> None:
         await self._container.close()
         await self.storage._close()  # the SDK's BlobStorage has no public close
+
+
+def _options() -> dict[str, Any]:
+    """Azure's client retries for over a minute by default (15 s backoffs), far past the 15 s a turn has: a
+    few quick retries instead, and shorter timeouts, so the officer hears of a storage outage in time."""
+    retry = LinearRetry(backoff=1, random_jitter_range=1, retry_total=2)  # 0 to 2 s apart
+    return {"retry_policy": retry, "connection_timeout": 4, "read_timeout": 8}
+
+
+class _TurnSizedBlobStorage(BlobStorage):
+    """The SDK's BlobStorage, its client built with `_options()` (it takes no client options itself)."""
+
+    def _create_client(self) -> BlobServiceClient:
+        return BlobServiceClient.from_connection_string(self.config.connection_string, **_options())
 
 
 class BlobTurns:

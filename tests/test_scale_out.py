@@ -268,6 +268,24 @@ async def test_a_conversation_held_by_another_process_is_waited_for_then_refused
         await second.close()
 
 
+async def test_an_officer_whose_conversation_stays_held_is_told_to_send_again(
+    azurite: Azurite, data_dir: Path, container: str
+) -> None:
+    """A process that took the conversation and stopped answering (its lease not yet expired): the turn
+    waits, then is refused in words, and changes nothing."""
+    other = BlobState(azurite.connection_string, container)
+    try:
+        async with cluster(data_dir, blob_settings(azurite, container), processes=1) as running:
+            chat = running.bot.chat(OFFICER)
+            async with other.turns.hold(f"msteams/conversations/{chat.conversation_id}"):
+                said = await chat.texts("new")
+            assert said == BUSY
+            await play(running.bot, [(OFFICER, "help", ("*new*",))])  # nothing under way
+            await play(running.bot, [(OFFICER, "new", ("What is the contract or partnership called?",))])
+    finally:
+        await other.close()
+
+
 def test_blob_settings_are_checked_and_the_connection_string_never_shown(tmp_path: Path) -> None:
     secret = "DefaultEndpointsProtocol=https;AccountName=kcpf;AccountKey=c2VjcmV0LWtleQ==;"
     blob = {"KCPF_STATE_STORE": "blob", "KCPF_BLOB_CONNECTION_STRING": secret}
@@ -298,12 +316,17 @@ def test_blob_settings_are_checked_and_the_connection_string_never_shown(tmp_pat
         assert "c2VjcmV0" not in refused.value.message
 
 
-def test_serve_with_a_wrong_account_key_stops_at_start_up_naming_the_setting(
-    azurite: Azurite, data_dir: Path
+@pytest.mark.parametrize(("wrong", "said"), [("key", "refused"), ("port", "cannot be reached")])
+def test_serve_stops_at_start_up_naming_the_setting_when_the_account_cannot_be_used(
+    azurite: Azurite, data_dir: Path, wrong: str, said: str
 ) -> None:
-    wrong = azurite.connection_string.replace("AccountKey=Eby8", "AccountKey=Xby8")
+    """A wrong account key, or an account that cannot be reached (port 1: nothing listens there)."""
+    if wrong == "key":
+        connection = azurite.connection_string.replace("AccountKey=Eby8", "AccountKey=Xby8")
+    else:
+        connection = azurite.connection_string.replace(f":{azurite.port}/", ":1/")
     env = {**bot_environment(data_dir), **blob_settings(azurite, "kcpf-state")}
-    env["KCPF_BLOB_CONNECTION_STRING"] = wrong
+    env["KCPF_BLOB_CONNECTION_STRING"] = connection
     result = subprocess.run(
         [sys.executable, "-m", "kcpf", "serve", "--port", str(free_port())],
         cwd=ROOT,
@@ -314,7 +337,7 @@ def test_serve_with_a_wrong_account_key_stops_at_start_up_naming_the_setting(
     )
     assert result.returncode == 2, result.stderr
     assert "KCPF_BLOB_CONNECTION_STRING" in result.stderr
-    assert "refused" in result.stderr
-    assert "Xby8" not in result.stderr + result.stdout
+    assert said in result.stderr
+    everything = result.stderr + result.stdout + (data_dir / "kcpf.log").read_text(encoding="utf-8")
+    assert "AccountKey" not in everything
     assert "Traceback" not in result.stderr
-    assert "Xby8" not in (data_dir / "kcpf.log").read_text(encoding="utf-8")

@@ -25,7 +25,7 @@ class InvalidSetting(KcpfError):
 
 
 @dataclass(frozen=True)
-class BlobState:
+class BlobStateSettings:
     """Where the bot's conversation state lives in Azure Blob Storage (KCPF_STATE_STORE=blob)."""
 
     connection_string: str = field(repr=False)  # a secret: never printed or logged
@@ -48,7 +48,7 @@ class Settings:
     store: str = "sqlite"  # KCPF_STORE: where the register lives, "sqlite" or "sharepoint"
     sharepoint: GraphSettings | None = None  # set when store is "sharepoint"
     state_store: str = "sqlite"  # KCPF_STATE_STORE: where the bot's conversation state is, "sqlite" or "blob"
-    blob: BlobState | None = None  # set when state_store is "blob"
+    blob: BlobStateSettings | None = None  # set when state_store is "blob"
 
     @property
     def register_path(self) -> Path:
@@ -338,7 +338,7 @@ def _secret(env: Mapping[str, str], name: str) -> str:
         raise InvalidSetting(f"{name}_FILE is “{path}”, which KCPF cannot read ({error.strerror}).") from None
 
 
-def _blob_state(env: Mapping[str, str]) -> BlobState:
+def _blob_state(env: Mapping[str, str]) -> BlobStateSettings:
     connection = _secret(env, "KCPF_BLOB_CONNECTION_STRING")
     if not connection:
         raise InvalidSetting(
@@ -359,4 +359,4 @@ def _blob_state(env: Mapping[str, str]) -> BlobState:
             f"KCPF_BLOB_CONTAINER is “{container}”: a container name is 3 to 63 lower-case letters, digits "
             "and hyphens, starting and ending with a letter or digit, with no two hyphens together."
         )
-    return BlobState(connection, container)
+    return BlobStateSettings(connection, container)
