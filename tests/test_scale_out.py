@@ -22,10 +22,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from azure.storage.blob.aio import ContainerClient
+from azure.storage.blob.aio import BlobLeaseClient, ContainerClient
 
 from bot.turns import TurnBusy
-from connectors.blob_state import BUSY, BlobState, lease_blob
+from connectors.blob_state import BUSY, LEASE_SECONDS, BlobState, lease_blob
 from connectors.sqlite_register import SqliteRegister
 from kcpf.cli.settings import InvalidSetting, Settings
 from kcpf.framework import FRAMEWORK_2025
@@ -269,6 +269,41 @@ async def test_a_conversation_held_by_another_process_is_waited_for_then_refused
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_long_turn_keeps_its_lease_and_a_crashed_process_loses_its_own(
+    azurite: Azurite, container: str
+) -> None:
+    """Leases last LEASE_SECONDS: a turn longer than that keeps the conversation by renewing; the lease of a
+    process that died mid-turn (never renewed, never released) expires and the next turn takes it."""
+    first = BlobState(azurite.connection_string, container)
+    impatient = BlobState(azurite.connection_string, container, wait=0.5)
+    patient = BlobState(azurite.connection_string, container, wait=LEASE_SECONDS + 5)
+    loop = asyncio.get_running_loop()
+
+    async def long_turn() -> None:
+        async with first.turns.hold("msteams/conversations/long"):
+            await asyncio.sleep(LEASE_SECONDS + 2)
+            with pytest.raises(TurnBusy):
+                async with impatient.turns.hold("msteams/conversations/long"):
+                    pass
+
+    async def after_a_crash() -> None:
+        async with ContainerClient.from_connection_string(azurite.connection_string, container) as client:
+            blob = client.get_blob_client(lease_blob("msteams/conversations/crashed"))
+            await blob.upload_blob(b"")
+            await BlobLeaseClient(blob).acquire(lease_duration=LEASE_SECONDS)  # then the process dies
+        began = loop.time()
+        async with patient.turns.hold("msteams/conversations/crashed"):
+            waited = loop.time() - began
+        assert LEASE_SECONDS - 5 < waited < LEASE_SECONDS + 2
+
+    try:
+        await first.start()
+        await asyncio.gather(long_turn(), after_a_crash())
+    finally:
+        for state in (first, impatient, patient):
+            await state.close()
 
 
 async def test_an_officer_whose_conversation_stays_held_is_told_to_send_again(
