@@ -55,7 +55,7 @@ def bot_services(
 
 
 @dataclass
-class ConversationState:
+class ConversationStore:
     """Where the bot keeps each officer's place in each conversation, and how turns take it in turn.
     `start` and `close` run on the web app's loop: before it listens, and when it stops."""
 
@@ -78,7 +78,7 @@ class ConversationState:
             await self._close()
 
 
-def conversation_state(settings: Settings) -> ConversationState:
+def conversation_state(settings: Settings) -> ConversationStore:
     """KCPF_STATE_STORE: a SQLite file in the data directory (one process), or Azure Blob Storage shared by
     several processes, with a lease per conversation held for each turn (connectors/blob_state.py)."""
     if settings.state_store == "blob":
@@ -94,7 +94,7 @@ def conversation_state(settings: Settings) -> ConversationState:
             except BlobStateUnavailable as error:
                 raise InvalidSetting(f"KCPF_BLOB_CONNECTION_STRING: {error.message}") from None
 
-        return ConversationState(blob.storage, blob.turns, start, blob.close)
+        return ConversationStore(blob.storage, blob.turns, start, blob.close)
     sqlite = SqliteStorage(settings.conversations_path)
 
     async def nothing() -> None:
@@ -103,7 +103,7 @@ def conversation_state(settings: Settings) -> ConversationState:
     async def close() -> None:
         sqlite.close()
 
-    return ConversationState(sqlite, LocalTurns(), nothing, close)
+    return ConversationStore(sqlite, LocalTurns(), nothing, close)
 
 
 def _sharepoint_saves(app: Application) -> Saves:
