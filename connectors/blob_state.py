@@ -16,7 +16,9 @@ Why a lease and not eTag-conditional writes with the turn re-run on a conflict: 
 change. It may write to the register (an assessment saved, a proposal made), notify T&P and SMT and reply in
 chat, and none of that can be taken back when its state write is refused; re-running it would save or notify
 twice. The SDK's BlobStorage has no eTag support either. A lease serialises the whole turn, side effects
-included, at the cost of one blob round trip before and after it. In one process the asyncio lock
+included, at the cost of three blob round trips (take, read the state again, release: about 10 ms a turn
+on Azurite here, against 40 to 45 without). The lock blobs stay, one empty blob per conversation. In one
+process the asyncio lock
 (`bot.turns.LocalTurns`) is still used first, so turns of one process queue in memory rather than on the
 blob. If a lease is lost while a turn runs (the storage unreachable for 15 seconds), the turn still finishes
 and the loss is logged: its answers are kept, though another process may have run a turn alongside it.
