@@ -11,9 +11,8 @@ import hmac
 import logging
 import uuid
 import warnings
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +45,7 @@ from bot.conversation import Said, on_form, on_message
 from bot.flows.engine import FlowState, Notice, Reply, Reporting, Turn
 from bot.proactive import Delivery, Outcome, Reminders, Sender
 from bot.records import FlowRecord, OfficerProfile, ProfileRecord, References
+from bot.turns import LocalTurns, TurnGuard
 from kcpf.errors import KcpfError
 from kcpf.lifecycle import Actor, RoleDirectory
 from kcpf.ports import Clock
@@ -83,6 +83,7 @@ class BotServices:
     credentials: BotCredentials | None = None
     notify_key: str = ""  # KCPF_NOTIFY_KEY: POST /api/notify runs a reminder pass ("" = off)
     remind_days: int = 14  # KCPF_REMIND_DAYS: how far ahead of a deadline officers are reminded
+    turns: TurnGuard = field(default_factory=LocalTurns)  # one turn at a time per conversation (bot/turns.py)
 
 
 class KcpfBot:
@@ -93,7 +94,6 @@ class KcpfBot:
         self.sender = Sender(adapter, services.app_id)
         self.reminders = reminders(services, self.sender)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def start(self) -> None:
         """On the web app's start: hear about writes saved later (from the outbox's worker thread)."""
@@ -203,14 +203,12 @@ class KcpfBot:
         slow: bool = False,
     ) -> Said:
         key = _flow_key(context)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        waited = lock.locked()
-        async with lock:  # one turn at a time per officer and conversation, so no answer is lost
-            if waited:  # the SDK loaded the state before this turn waited for the lock: read it again
-                await state.conversation.load(context, force=True)
+        async with AsyncExitStack() as held:  # one turn at a time per conversation, so no answer is lost
             try:
+                turn_key = state.conversation.get_storage_key(context)
+                if await held.enter_async_context(self.services.turns.hold(turn_key)):
+                    # the SDK read the state before this turn held the conversation: read it again
+                    await state.conversation.load(context, force=True)
                 actor = await self._actor(context, state)
             except KcpfError as error:
                 said = Said([Reply(error.message)], card=cards.notice_card("KCPF", error.message))

@@ -7,12 +7,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import date
 
 from bot.app import bot_adapter, reminders
 from bot.proactive import PassResult, Sender, Status, describe
 from kcpf.cli.arguments import EXIT_OK, EXIT_UNEXPECTED, Commands, Handler, uk_date
 from kcpf.cli.compose import Application
-from kcpf.cli.serve import bot_services, conversation_storage
+from kcpf.cli.serve import bot_services, conversation_state
 
 
 def add_commands(commands: Commands) -> dict[str, Handler]:
@@ -32,15 +33,7 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
 
 def _remind(app: Application, args: argparse.Namespace) -> int:
     on = args.on or app.framework.clock.now().date()
-    storage = conversation_storage(app)
-    try:
-        services = bot_services(app, storage, app.settings.public_url)
-        _, adapter = bot_adapter(services)
-        result: PassResult = asyncio.run(
-            reminders(services, Sender(adapter, services.app_id)).run(on, dry_run=args.dry_run)
-        )
-    finally:
-        storage.close()
+    result = asyncio.run(_pass(app, on, dry_run=args.dry_run))
     print(describe(result))
     failed = result.count(Status.FAILED)
     if failed:
@@ -51,3 +44,15 @@ def _remind(app: Application, args: argparse.Namespace) -> int:
         )
         return EXIT_UNEXPECTED
     return EXIT_OK
+
+
+async def _pass(app: Application, on: date, *, dry_run: bool) -> PassResult:
+    """One reminder pass on the bot's own state (SQLite or Blob: where the conversation references are)."""
+    state = conversation_state(app.settings)
+    await state.start()
+    try:
+        services = bot_services(app, state.storage, app.settings.public_url, state.turns)
+        _, adapter = bot_adapter(services)
+        return await reminders(services, Sender(adapter, services.app_id)).run(on, dry_run=dry_run)
+    finally:
+        await state.close()

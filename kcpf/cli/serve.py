@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from aiohttp import web
+from microsoft_agents.hosting.core.storage import Storage
 
 from bot.app import BotServices, Saves, create_app
 from bot.auth import BotCredentials
 from bot.flows.engine import Reporting
 from bot.storage import SqliteStorage
+from bot.turns import LocalTurns, TurnGuard
 from connectors.report_folder import report_routes
 from kcpf.cli.arguments import EXIT_OK, Commands, Handler
 from kcpf.cli.compose import Application
+from kcpf.cli.settings import InvalidSetting, Settings
 from kcpf.errors import InvalidInput
 from kcpf.reports.service import ProducedReport
 
@@ -30,7 +35,9 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
     return {"serve": _serve}
 
 
-def bot_services(app: Application, storage: SqliteStorage, public_url: str) -> BotServices:
+def bot_services(
+    app: Application, storage: Storage, public_url: str, turns: TurnGuard | None = None
+) -> BotServices:
     def link(produced: ProducedReport) -> str:
         return app.report_link(public_url, produced)
 
@@ -66,10 +73,56 @@ def bot_credentials(app: Application) -> BotCredentials | None:
     )
 
 
-def conversation_storage(app: Application) -> SqliteStorage:
-    """The bot's Storage (conversation state, conversation references, the reminders' sent-log), for
-    `kcpf serve` and `kcpf remind` alike. The caller closes it."""
-    return SqliteStorage(app.settings.conversations_path)
+@dataclass
+class ConversationStore:
+    """Where the bot keeps each officer's place in each conversation, and how turns take it in turn.
+    `start` and `close` run on the web app's loop: before it listens, and when it stops."""
+
+    storage: Storage
+    turns: TurnGuard
+    _start: Callable[[], Awaitable[None]]
+    _close: Callable[[], Awaitable[None]]
+    closed: bool = False
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self._close()
+
+
+def conversation_state(settings: Settings) -> ConversationStore:
+    """KCPF_STATE_STORE: a SQLite file in the data directory (one process), or Azure Blob Storage shared by
+    several processes, with a lease per conversation held for each turn (connectors/blob_state.py)."""
+    if settings.state_store == "blob":
+        if settings.blob is None:
+            raise InvalidSetting("KCPF_STATE_STORE is blob but KCPF_BLOB_CONNECTION_STRING is missing.")
+        from connectors.blob_state import BlobState, BlobStateUnavailable  # Azure's client only when used
+
+        blob = BlobState(settings.blob.connection_string, settings.blob.container)
+
+        async def start() -> None:
+            try:
+                await blob.start()
+            except BlobStateUnavailable as error:
+                raise InvalidSetting(f"KCPF_BLOB_CONNECTION_STRING: {error.message}") from None
+
+        return ConversationStore(blob.storage, blob.turns, start, blob.close)
+    sqlite = SqliteStorage(settings.conversations_path)
+
+    async def nothing() -> None:
+        pass
+
+    async def close() -> None:
+        sqlite.close()
+
+    return ConversationStore(sqlite, LocalTurns(), nothing, close)
 
 
 def _sharepoint_saves(app: Application) -> Saves:
@@ -110,10 +163,19 @@ def _serve(app: Application, args: argparse.Namespace) -> int:
         )
     if not 1 <= args.port <= 65535:
         raise InvalidInput(f"--port {args.port}: give a port from 1 to 65535.", field="port")
-    storage = conversation_storage(app)
+    state = conversation_state(app.settings)
+    public_url = app.settings.public_url or f"http://{args.host}:{args.port}"
+    web_app = create_app(bot_services(app, state.storage, public_url, state.turns))
+
+    async def start(web_app: web.Application) -> None:
+        await state.start()
+
+    async def close(web_app: web.Application) -> None:
+        await state.close()
+
+    web_app.on_startup.append(start)
+    web_app.on_cleanup.append(close)
     try:
-        public_url = app.settings.public_url or f"http://{args.host}:{args.port}"
-        web_app = create_app(bot_services(app, storage, public_url))
         print(
             f"KCPF bot listening on http://{args.host}:{args.port}/api/messages", file=sys.stderr, flush=True
         )
@@ -139,5 +201,6 @@ def _serve(app: Application, args: argparse.Namespace) -> int:
                 field="port",
             ) from None
     finally:
-        storage.close()
+        if not state.closed:
+            asyncio.run(state.close())
     return EXIT_OK

@@ -65,6 +65,14 @@ def secret_setting(env: Mapping[str, str], name: str) -> Secret | None:
 
 
 @dataclass(frozen=True)
+class BlobStateSettings:
+    """Where the bot's conversation state lives in Azure Blob Storage (KCPF_STATE_STORE=blob)."""
+
+    connection_string: str = field(repr=False)  # a secret: never printed or logged
+    container: str
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     roles: RoleDirectory
@@ -94,6 +102,8 @@ class Settings:
     )  # KCPF_TEAMS_*: what Teams shows about the app
     notify_key: str = field(default="", repr=False)  # KCPF_NOTIFY_KEY(_FILE): POST /api/notify ("" = off)
     remind_days: int = 14  # KCPF_REMIND_DAYS: how many days before a deadline officers are reminded
+    state_store: str = "sqlite"  # KCPF_STATE_STORE: where the bot's conversation state is, "sqlite" or "blob"
+    blob: BlobStateSettings | None = None  # set when state_store is "blob"
 
     @property
     def register_path(self) -> Path:
@@ -162,6 +172,8 @@ class Settings:
             **_app_credentials(env),
             notify_key=_notify_key(env),
             remind_days=_remind_days(env),
+            state_store=_state_store(env),
+            blob=_blob_state(env) if _state_store(env) == "blob" else None,
         )
 
 
@@ -504,3 +516,47 @@ def _remind_days(env: Mapping[str, str]) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 90:
         raise InvalidSetting(f"KCPF_REMIND_DAYS is “{text}”: give a whole number of days from 1 to 90.")
     return int(text)
+
+
+# Scale-out: the bot's conversation state in Azure Blob Storage.
+
+STATE_STORES = ("sqlite", "blob")
+BLOB_CONTAINER = "kcpf-state"
+# Azure's rule: 3 to 63 lower-case letters, digits and single hyphens, starting and ending with either.
+_CONTAINER = re.compile(r"(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*")
+_CREDENTIALS = {"AccountKey", "SharedAccessSignature"}
+
+
+def _state_store(env: Mapping[str, str]) -> str:
+    store = env.get("KCPF_STATE_STORE", "").strip().lower() or "sqlite"
+    if store not in STATE_STORES:
+        raise InvalidSetting(
+            f"KCPF_STATE_STORE is “{store}”: choose sqlite (the default, a file in the data directory) or "
+            "blob (Azure Blob Storage, for several bot processes)."
+        )
+    return store
+
+
+def _blob_state(env: Mapping[str, str]) -> BlobStateSettings:
+    secret = secret_setting(env, "KCPF_BLOB_CONNECTION_STRING")
+    connection = secret.reveal() if secret else ""
+    if not connection:
+        raise InvalidSetting(
+            "KCPF_BLOB_CONNECTION_STRING is not set: with KCPF_STATE_STORE=blob give the storage account's "
+            "connection string (or KCPF_BLOB_CONNECTION_STRING_FILE, a file holding it)."
+        )
+    names = {part.split("=", 1)[0].strip() for part in connection.split(";") if "=" in part}
+    emulator = "UseDevelopmentStorage" in names
+    if not emulator and not (names & {"AccountName", "BlobEndpoint"} and names & _CREDENTIALS):
+        raise InvalidSetting(
+            "KCPF_BLOB_CONNECTION_STRING is not a storage account connection string: it needs AccountName "
+            "(or BlobEndpoint) and AccountKey (or SharedAccessSignature), as the Azure portal gives it "
+            "under Access keys."
+        )
+    container = env.get("KCPF_BLOB_CONTAINER", "").strip() or BLOB_CONTAINER
+    if not _CONTAINER.fullmatch(container):
+        raise InvalidSetting(
+            f"KCPF_BLOB_CONTAINER is “{container}”: a container name is 3 to 63 lower-case letters, digits "
+            "and hyphens, starting and ending with a letter or digit, with no two hyphens together."
+        )
+    return BlobStateSettings(connection, container)
