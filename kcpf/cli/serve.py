@@ -55,6 +55,7 @@ def bot_services(
         credentials=bot_credentials(app),
         notify_key=app.settings.notify_key,
         remind_days=app.settings.remind_days,
+        turns=turns or LocalTurns(),
     )
 
 
