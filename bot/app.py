@@ -321,6 +321,7 @@ def reminders(services: BotServices, sender: Sender) -> Reminders:
         clock=services.clock,
         warn_days=services.remind_days,
         off_loop=not services.register_is_local,
+        turns=services.turns,
     )
 
 

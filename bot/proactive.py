@@ -32,6 +32,7 @@ from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
 from microsoft_agents.hosting.core.storage import Storage, StoreItem
 
 from bot.records import References
+from bot.turns import LocalTurns, TurnBusy, TurnGuard
 from kcpf.parsing import format_uk_date
 from kcpf.reminders import Kind, Message, ReminderPlan, plan_reminders
 
@@ -357,6 +358,9 @@ class Reminders:
     warn_days: int
     off_loop: bool = True  # the register may be SharePoint, whose client is synchronous
     concurrency: int = 8
+    # Each message is held while it is checked, claimed and sent: with Blob state, across processes too
+    # (`kcpf remind` and POST /api/notify on several bots), so a message is never sent twice at once.
+    turns: TurnGuard = field(default_factory=LocalTurns)
     _running: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     async def plan(self, on: date) -> tuple[ReminderPlan, dict[str, ConversationReference]]:
@@ -392,6 +396,15 @@ class Reminders:
         reference = references.get(message.to)
         if reference is None:
             return Status.NO_CONVERSATION
+        try:
+            async with self.turns.hold(f"reminders/{message.key}"):
+                return await self._send_once(message, reference, sent_log, dry_run)
+        except TurnBusy:
+            return Status.IN_PROGRESS
+
+    async def _send_once(
+        self, message: Message, reference: ConversationReference, sent_log: SentLog, dry_run: bool
+    ) -> Status:
         state = await sent_log.state(message.key, self.clock.now())
         if state == "sent":
             return Status.ALREADY_SENT

@@ -9,6 +9,7 @@ answers: a test here runs the processes with only their in-process lock and show
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import subprocess
 import sys
@@ -379,3 +380,40 @@ def test_serve_stops_at_start_up_naming_the_setting_when_the_account_cannot_be_u
     everything = result.stderr + result.stdout + (data_dir / "kcpf.log").read_text(encoding="utf-8")
     assert "AccountKey" not in everything
     assert "Traceback" not in result.stderr
+
+
+async def test_two_reminder_passes_at_once_on_two_processes_send_each_message_once(
+    azurite: Azurite, tmp_path: Path, container: str
+) -> None:
+    """`kcpf remind` on one machine while a scheduler calls POST /api/notify on another bot: both passes see
+    the same sent-log in Blob storage, and each message is held while it is checked and sent."""
+    from bot.app import reminders
+    from bot.records import References
+    from tests.test_reminders_sending import ON, _add_key_arrangement, _bot
+
+    processes = [BlobState(azurite.connection_string, container) for _ in range(2)]
+    try:
+        for state in processes:
+            await state.start()
+        async with _bot(tmp_path) as (running, bot):
+            _add_key_arrangement(running)
+            await running.chat(OFFICER).say("help")  # where to reach the officer, now in the shared storage
+            reference = await bot.references.find(OFFICER.email)
+            assert reference is not None
+            shared = References(processes[0].storage)
+            await shared.remember(OFFICER.email, "", reference.get_continuation_activity())
+            passes = [
+                reminders(
+                    dataclasses.replace(bot.services, storage=state.storage, turns=state.turns), bot.sender
+                )
+                for state in processes
+            ]
+            running.connector.sent.clear()
+            results = await asyncio.gather(*(p.run(ON) for p in passes))
+            to_officer = [
+                a for a in running.connector.sent if a["conversation_id"] == reference.conversation.id
+            ]
+            assert len(to_officer) == 1, [r.counts() for r in results]
+    finally:
+        for state in processes:
+            await state.close()
