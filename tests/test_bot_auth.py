@@ -10,8 +10,6 @@ import json
 import logging
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -31,7 +29,7 @@ from kcpf.cli.settings import InvalidSetting, Secret, Settings
 from tests.bot_harness import OFFICER, OTHER, Chat, Running, running_bot
 from tests.channel_keys import ChannelKeys, rsa_key, running_channel_keys
 from tests.fake_graph.server import FakeGraph
-from tests.test_serve import free_port
+from tests.test_serve import free_port, start_serve
 
 APP_ID = "11111111-1111-4111-8111-111111111111"
 TENANT = "00000000-0000-4000-8000-00000000c0de"
@@ -474,23 +472,8 @@ def test_serve_with_credentials_listens_beyond_loopback_and_checks_tokens(tmp_pa
         "KCPF_BOT_OPENID_METADATA_URL": f"http://127.0.0.1:{free_port()}/v1/.well-known/openidconfiguration",
     }
     host = "127.0.0.2"  # not in the loopback-only list, yet on this machine: nothing is exposed
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kcpf", "serve", "--host", host, "--port", str(port)],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_serve(env, host, port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "kcpf serve did not start in 30 s"
-                time.sleep(0.2)
         request = urllib.request.Request(
             f"http://{host}:{port}/api/messages",
             data=b'{"type": "message", "text": "new"}',

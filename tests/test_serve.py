@@ -19,26 +19,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_answers_health_and_messages_then_stops(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "KCPF_DATA_DIR": str(tmp_path)}
+def start_serve(env: dict[str, str], host: str, port: int) -> subprocess.Popen[str]:
+    """`kcpf serve` in its own process, once `GET /healthz` answers; the caller stops it."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "kcpf", "serve", "--port", str(port)],
+        [sys.executable, "-m", "kcpf", "serve", "--host", host, "--port", str(port)],
         env=env,
         stderr=subprocess.PIPE,
         text=True,
     )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=2) as response:
+                assert response.status == 200
+                return process
+        except OSError:
+            if process.poll() is not None:
+                raise AssertionError(
+                    process.stderr.read() if process.stderr else "kcpf serve stopped"
+                ) from None
+            if time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError("kcpf serve did not start in 30 s") from None
+            time.sleep(0.2)
+
+
+def test_serve_answers_health_and_messages_then_stops(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "KCPF_DATA_DIR": str(tmp_path)}
+    process = start_serve(env, "127.0.0.1", port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "kcpf serve did not start in 30 s"
-                time.sleep(0.2)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/messages", data=b"not json", method="POST"
         )
