@@ -176,7 +176,8 @@ def _serve(app: Application, args: argparse.Namespace) -> int:
 
     web_app.on_startup.append(start)
     web_app.on_cleanup.append(close)
-    try:
+
+    def announce(_: str) -> None:  # aiohttp calls it once the port is bound and the state store answered
         print(
             f"KCPF bot listening on http://{args.host}:{args.port}/api/messages", file=sys.stderr, flush=True
         )
@@ -193,8 +194,10 @@ def _serve(app: Application, args: argparse.Namespace) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+
+    try:
         try:
-            web.run_app(web_app, host=args.host, port=args.port, print=None, handle_signals=True)
+            web.run_app(web_app, host=args.host, port=args.port, print=announce, handle_signals=True)
         except OSError as error:
             raise InvalidInput(
                 f"KCPF cannot listen on {args.host}:{args.port} ({error.strerror or error}): the port may be "
