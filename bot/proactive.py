@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import aiohttp
 from microsoft_agents.activity import Activity, ActivityTypes, ConversationReference
@@ -264,9 +264,21 @@ class SentEntry(StoreItem):
 SENDING_FOR = timedelta(minutes=10)  # a claim older than this is from a run that died: send again
 
 
+@runtime_checkable
+class ClaimingStorage(Protocol):
+    """A Storage that can write a key only if what is there does not forbid it, in one step that other
+    processes see (bot/storage.py's SQLite: its write lock)."""
+
+    async def claim(
+        self, key: str, item: StoreItem, *, unless: Callable[[MutableMapping[str, Any]], bool]
+    ) -> bool: ...
+
+
 class SentLog:
     """Which idempotency keys have been sent, in the bot's Storage. A key is claimed (`sending`) before its
-    message goes, marked `sent` after, and released if the send failed, so the next run tries again."""
+    message goes, marked `sent` after, and released if the send failed, so the next run tries again. The claim
+    is one atomic step where the storage can do it (SQLite: two `kcpf remind` runs on one machine); on Blob
+    state each message is held across processes while it is claimed and sent (`Reminders.turns`)."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -279,19 +291,17 @@ class SentLog:
         """`sent`, `blocked` (403 earlier that day), `sending` (another run is sending it now), or None."""
         found = await self.storage.read([self._key(key)], target_cls=SentEntry)
         entry = found.get(self._key(key))
-        if entry is None:
-            return None
-        state = str(entry.data.get("state", ""))
-        if state == "sending":
-            try:
-                since = datetime.fromisoformat(str(entry.data.get("at")))
-            except ValueError:
-                return None
-            return "sending" if now - since < SENDING_FOR else None
-        return state if state in ("sent", "blocked") else None
+        return None if entry is None else _state_of(entry.data, now)
 
-    async def claim(self, message: Message, now: datetime) -> None:
+    async def claim(self, message: Message, now: datetime) -> bool:
+        """Mark the message as being sent; False if another run has sent it, or is sending it, meanwhile."""
+        if isinstance(self.storage, ClaimingStorage):
+            entry = self._entry(message, "sending", now)
+            return await self.storage.claim(
+                self._key(message.key), entry, unless=lambda data: _state_of(data, now) is not None
+            )
         await self._write(message, "sending", now)
+        return True
 
     async def sent(self, message: Message, now: datetime) -> None:
         await self._write(message, "sent", now)
@@ -305,10 +315,25 @@ class SentLog:
         await self.storage.delete([self._key(message.key)])
 
     async def _write(self, message: Message, state: str, now: datetime) -> None:
-        entry = SentEntry(
+        await self.storage.write({self._key(message.key): self._entry(message, state, now)})
+
+    @staticmethod
+    def _entry(message: Message, state: str, now: datetime) -> SentEntry:
+        return SentEntry(
             {"state": state, "at": now.isoformat(), "to": message.to, "kind": message.kind.value}
         )
-        await self.storage.write({self._key(message.key): entry})
+
+
+def _state_of(data: MutableMapping[str, Any], now: datetime) -> str | None:
+    """`sent`, `blocked`, `sending` (and not yet abandoned), or None (free to send)."""
+    state = str(data.get("state", ""))
+    if state == "sending":
+        try:
+            since = datetime.fromisoformat(str(data.get("at")))
+        except ValueError:
+            return None
+        return "sending" if now - since < SENDING_FOR else None
+    return state if state in ("sent", "blocked") else None
 
 
 # A reminder pass.
@@ -414,7 +439,11 @@ class Reminders:
             return Status.IN_PROGRESS
         if dry_run:
             return Status.WOULD_SEND
-        await sent_log.claim(message, self.clock.now())
+        if not await sent_log.claim(message, self.clock.now()):
+            later = await sent_log.state(message.key, self.clock.now())
+            return {"sent": Status.ALREADY_SENT, "blocked": Status.BLOCKED}.get(
+                later or "", Status.IN_PROGRESS
+            )
         delivery = await self.sender.send(reference, message.text)
         if delivery.outcome is Outcome.SENT:
             await sent_log.sent(message, self.clock.now())

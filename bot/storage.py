@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,6 +55,30 @@ class SqliteStorage(Storage):
             raise ValueError("Storage.write(): changes are required.")
         rows = [(key, json.dumps(item.store_item_to_json(), default=str)) for key, item in changes.items()]
         self._write(rows)
+
+    async def claim(
+        self, key: str, item: StoreItem, *, unless: Callable[[MutableMapping[str, Any]], bool]
+    ) -> bool:
+        """Write `item` at `key` unless what is there satisfies `unless`, in one transaction: SQLite's write
+        lock makes it one step for every process sharing the file. True if written."""
+        data = json.dumps(item.store_item_to_json(), default=str)
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._connection.execute("SELECT data FROM state WHERE key = ?", (key,)).fetchone()
+                if row is not None and unless(json.loads(row[0])):
+                    self._connection.execute("ROLLBACK")
+                    return False
+                self._connection.execute(
+                    "INSERT INTO state (key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                    "data = excluded.data, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+                    (key, data),
+                )
+                self._connection.execute("COMMIT")
+                return True
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
 
     async def delete(self, keys: list[str]) -> None:
         if not keys:

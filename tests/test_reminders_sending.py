@@ -331,3 +331,35 @@ async def test_a_blocked_officer_is_recorded_and_not_knocked_again_that_day(tmp_
         running.connector.faults.clear()  # unblocked overnight
         next_day = await bot.reminders.run(date(2026, 11, 2))
         assert [s.status for s in next_day.results if s.message.to == OFFICER.email] == [Status.SENT]
+
+
+async def test_two_runs_on_one_machine_cannot_both_claim_a_message(tmp_path: Path) -> None:
+    """`kcpf remind` from cron while POST /api/notify runs in `kcpf serve`: two processes, one SQLite state
+    file. Both may find a message unsent; only one claim of it succeeds (one transaction under SQLite's write
+    lock), so only one sends it. A claim left by a run that died is taken over after ten minutes."""
+    from bot.proactive import SENDING_FOR, SentLog
+    from bot.storage import SqliteStorage
+    from kcpf.reminders import Kind, Message
+
+    path = tmp_path / "conversations.sqlite3"
+    first, second = SqliteStorage(path), SqliteStorage(path)
+    try:
+        message = Message(
+            OFFICER.email, Kind.REMINDER, "Your update is due.", f"2026-11-01/reminder/{OFFICER.email}"
+        )
+        now = at(ON)
+        one, other = SentLog(first), SentLog(second)
+        assert await one.state(message.key, now) is None
+        assert await other.state(message.key, now) is None
+        assert await one.claim(message, now)
+        assert not await other.claim(message, now)
+        await one.sent(message, now)
+        assert not await other.claim(message, now)
+        assert await other.state(message.key, now) == "sent"
+        abandoned = Message(TP.email, Kind.SUMMARY, "Summary.", f"2026-11-01/summary/{TP.email}")
+        assert await one.claim(abandoned, now)
+        assert not await other.claim(abandoned, now + SENDING_FOR / 2)
+        assert await other.claim(abandoned, now + SENDING_FOR * 2)
+    finally:
+        first.close()
+        second.close()
