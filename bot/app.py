@@ -43,7 +43,7 @@ from bot import cards
 from bot.auth import BotCredentials, ChannelAuth, Refused, connection_manager
 from bot.conversation import Said, on_form, on_message
 from bot.flows.engine import FlowState, Notice, Reply, Reporting, Turn
-from bot.proactive import Delivery, Outcome, Reminders, Sender
+from bot.proactive import Delivery, NoticeOutbox, Reminders, Sender
 from bot.records import FlowRecord, OfficerProfile, ProfileRecord, References
 from bot.turns import LocalTurns, TurnGuard
 from kcpf.errors import KcpfError
@@ -92,7 +92,9 @@ class KcpfBot:
         self.adapter = adapter
         self.references = References(services.storage)
         self.sender = Sender(adapter, services.app_id)
+        self.notices = notice_outbox(services, self.sender)
         self.reminders = reminders(services, self.sender)
+        self._background: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
@@ -283,21 +285,32 @@ class KcpfBot:
             await context.send_activities(activities)
 
     async def _notify(self, notices: Sequence[Notice]) -> None:
-        """Tell T&P (or an officer) about a proposal or a decision, in their chat with the bot."""
+        """Tell T&P (or an officer) about a proposal or a decision, in their chat with the bot: kept first,
+        then sent in the background, so the turn answers without waiting for Teams (bot/proactive.py)."""
         for notice in notices:
-            people = self._people(notice.to_role)
-            for person in people:
-                reference = await self.references.find(person)
-                if reference is None:
-                    log.info("no conversation with %s yet; notice not sent", person)
-                    continue
+            for person in self._people(notice.to_role):
                 try:
-                    delivery = await self._proactive(reference, notice.text)
+                    kept = await self.notices.post(person, notice.text)
                 except Exception:
-                    log.warning("could not notify %s", person, exc_info=True)
+                    log.error("could not keep a notice to %s: %s", person, notice.text, exc_info=True)
                     continue
-                if delivery.outcome is not Outcome.SENT:
-                    log.warning("notice to %s not sent: %s", person, delivery.outcome.value)
+                self._in_background(self.notices.send(kept), f"notice to {person}")
+
+    async def settle(self, timeout: float | None = None) -> None:
+        """Wait for work left in the background (notices on their way), e.g. before stopping."""
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=timeout)
+
+    def _in_background(self, work: Awaitable[object], what: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.warning("%s failed; the next reminder pass tries again", what, exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)  # a task nobody holds may be collected before it ends
+        task.add_done_callback(self._background.discard)
 
     def _people(self, to: str) -> Sequence[str]:
         if to == "tp":
@@ -311,6 +324,12 @@ class KcpfBot:
         return await self.sender.send(reference, text)
 
 
+def notice_outbox(services: BotServices, sender: Sender) -> NoticeOutbox:
+    return NoticeOutbox(
+        services.storage, References(services.storage), sender, services.turns, services.clock
+    )
+
+
 def reminders(services: BotServices, sender: Sender) -> Reminders:
     """The reminder pass on the bot's services: for POST /api/notify and `kcpf remind`."""
     return Reminders(
@@ -322,6 +341,7 @@ def reminders(services: BotServices, sender: Sender) -> Reminders:
         warn_days=services.remind_days,
         off_loop=not services.register_is_local,
         turns=services.turns,
+        notices=notice_outbox(services, sender),
     )
 
 
@@ -513,6 +533,7 @@ def create_app(services: BotServices) -> web.Application:
             await channel.start()
 
     async def on_cleanup(app: web.Application) -> None:
+        await bot.settle(timeout=5)  # notices on their way; any not sent are kept for the next pass
         if channel is not None:
             await channel.close()
 

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
@@ -336,6 +337,72 @@ def _state_of(data: MutableMapping[str, Any], now: datetime) -> str | None:
     return state if state in ("sent", "blocked") else None
 
 
+# Notices (a proposal to SMT, SMT's decision): kept until delivered.
+
+NOTICES = "notices/outbox"
+NOTICE_KEPT_FOR = timedelta(days=14)  # then given up, logged: the register and reminders still show it
+NOTICE_IN_FLIGHT = timedelta(minutes=5)  # younger ones may still be on their way from the turn that made them
+
+
+@dataclass
+class NoticeOutbox:
+    """Notices to people's chats with the bot. Each is kept in the bot's Storage before it is sent and removed
+    once Teams has it (or refuses it for good: 403), so the turn that made it need not wait for Teams, and a
+    notice that cannot be sent now (Teams failing, or the person has not talked to the bot yet) is sent again
+    by the next reminder pass, for up to NOTICE_KEPT_FOR. The list is changed while held (`turns`), so
+    processes sharing Blob state do not overwrite each other's."""
+
+    storage: Storage
+    references: References
+    sender: Sender
+    turns: TurnGuard
+    clock: Clock
+
+    async def post(self, to: str, text: str) -> dict[str, str]:
+        notice = {"id": uuid.uuid4().hex, "to": to, "text": text, "at": self.clock.now().isoformat()}
+        await self._change(lambda notices: [*notices, notice])
+        return notice
+
+    async def send(self, notice: dict[str, str]) -> Outcome | None:
+        """Send one kept notice; None when the person has no chat with the bot yet (it stays kept)."""
+        reference = await self.references.find(notice["to"])
+        if reference is None:
+            log.info("no conversation with %s yet; notice kept until there is", notice["to"])
+            return None
+        delivery = await self.sender.send(reference, notice["text"])
+        if delivery.outcome is Outcome.FAILED:
+            log.warning("notice to %s not sent yet; kept for the next reminder pass", notice["to"])
+        else:  # sent, or refused for good (the bot is blocked)
+            await self._change(lambda notices: [n for n in notices if n["id"] != notice["id"]])
+        return delivery.outcome
+
+    async def resend(self) -> int:
+        """Send what is kept and not on its way already; give up those older than NOTICE_KEPT_FOR. Returns
+        how many were sent."""
+        now = self.clock.now()
+
+        def fresh(notice: dict[str, str]) -> bool:
+            if now - datetime.fromisoformat(notice["at"]) < NOTICE_KEPT_FOR:
+                return True
+            log.warning("notice to %s given up after %s days: %s", notice["to"], NOTICE_KEPT_FOR.days, notice)
+            return False
+
+        kept = await self._change(lambda notices: [n for n in notices if fresh(n)])
+        due = [n for n in kept if now - datetime.fromisoformat(n["at"]) >= NOTICE_IN_FLIGHT]
+        outcomes = [await self.send(notice) for notice in due]
+        return sum(outcome is Outcome.SENT for outcome in outcomes)
+
+    async def _change(
+        self, change: Callable[[list[dict[str, str]]], list[dict[str, str]]]
+    ) -> list[dict[str, str]]:
+        async with self.turns.hold(NOTICES):
+            found = await self.storage.read([NOTICES], target_cls=SentEntry)
+            entry = found.get(NOTICES)
+            notices = change([dict(n) for n in entry.data.get("notices", [])] if entry else [])
+            await self.storage.write({NOTICES: SentEntry({"notices": notices})})
+            return notices
+
+
 # A reminder pass.
 
 
@@ -360,6 +427,7 @@ class PassResult:
     plan: ReminderPlan
     results: tuple[Sent, ...]
     dry_run: bool = False
+    notices_sent: int = 0  # notices (proposals, decisions) kept from earlier and sent by this pass
 
     def count(self, status: Status) -> int:
         return sum(r.status is status for r in self.results)
@@ -368,6 +436,7 @@ class PassResult:
         counts: dict[str, Any] = {"on": self.plan.on.isoformat(), "dry_run": self.dry_run}
         counts.update({status.value: self.count(status) for status in Status})
         counts["officers_not_reachable"] = len(self.plan.not_reachable)
+        counts["notices_sent"] = self.notices_sent
         return counts
 
 
@@ -386,6 +455,7 @@ class Reminders:
     # Each message is held while it is checked, claimed and sent: with Blob state, across processes too
     # (`kcpf remind` and POST /api/notify on several bots), so a message is never sent twice at once.
     turns: TurnGuard = field(default_factory=LocalTurns)
+    notices: NoticeOutbox | None = None  # kept notices are sent again by each pass
     _running: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     async def plan(self, on: date) -> tuple[ReminderPlan, dict[str, ConversationReference]]:
@@ -409,7 +479,8 @@ class Reminders:
                     return Sent(message, await self._one(message, references, log_, dry_run))
 
             results = await asyncio.gather(*(one(m) for m in plan.messages))
-            return PassResult(plan, tuple(results), dry_run)
+            notices_sent = 0 if dry_run or self.notices is None else await self.notices.resend()
+            return PassResult(plan, tuple(results), dry_run, notices_sent)
 
     async def _one(
         self,
@@ -468,6 +539,10 @@ def describe(result: PassResult) -> str:
             lines.extend(f"    {line}".rstrip() for line in m.text.splitlines())
     if not result.results:
         lines.append("Nothing to send.")
+    if result.notices_sent:
+        lines.append(
+            f"\nNotices (proposals, decisions) kept from earlier and sent now: {result.notices_sent}"
+        )
     for officer in result.plan.not_reachable:
         lines.append(f"\nNot reachable in Teams yet: {officer.display}")
     counts = result.counts()

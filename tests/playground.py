@@ -344,6 +344,19 @@ class PlaygroundClient:
         await self._sync()
         return self.messages[before:]
 
+    async def heard(self, snippet: str, *, since: int = 0) -> Message:
+        """The first message from index `since` holding `snippet`, waited for: a notice reaches this chat
+        after the turn (someone else's) that caused it."""
+
+        def found() -> Message | None:
+            return next((m for m in self.messages[since:] if snippet in m.everything()), None)
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: found() is not None), TURN_SECONDS)
+        message = found()
+        assert message is not None
+        return message
+
     async def texts(self, text: str) -> str:
         """Everything the bot answered `text`, as one text (cards as their JSON)."""
         return "\n".join(m.everything() for m in await self.say(text))

@@ -263,6 +263,8 @@ async def test_a_proposal_notifies_tp_in_their_chat(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
         await play(bot, [(TP, "help", ("*due*",))])  # T&P has talked to the bot, so it can reach them
         await play(bot, [*NEW_CONTRACT, *ASSESSMENT])
+        assert bot.bot is not None
+        await bot.bot.settle()  # notices go in the background, after the turn that made them
         to_tp = [a for a in bot.connector.sent if a["conversation_id"] == bot.chat(TP).conversation_id]
         assert any("proposed **KCP-0001 Leisure centres**" in (a.get("text") or "") for a in to_tp)
 

@@ -120,8 +120,9 @@ async def _converse(jo: PlaygroundClient, pat: PlaygroundClient, register: Sqlit
     await _say(jo, "yes", "proposed to SMT")
     await _say(jo, "decide KCP-0001 key", "Only the Senior Management Team")
     assert register.get("KCP-0001").status is Status.PROPOSED
+    before = len(jo.messages)
     await _say(pat, "decide KCP-0001 key, agreed at SMT", "Recorded SMT's decision", "KCP-0001")
-    notice = jo.messages[-1].text
+    notice = (await jo.heard("SMT decided", since=before)).text
     assert "SMT decided" in notice, notice  # the officer is told, in their own chat
     assert "KCP-0001" in notice, notice
 

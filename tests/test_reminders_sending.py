@@ -5,6 +5,7 @@ Connector stand-in: Teams' send limits, retries of 429 honouring Retry-After, 40
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -19,7 +20,7 @@ from bot.proactive import Outcome, RetryPolicy, Status
 from kcpf.cli import main
 from kcpf.model import Officer
 from kcpf.model import Status as ArrangementStatus
-from tests.bot_harness import OFFICER, TP, Person, Running, running_bot
+from tests.bot_harness import OFFICER, SMT, TP, Person, Running, running_bot
 from tests.builders import arrangement, at
 
 ON = date(2026, 11, 1)  # the day after the 2026/27-H1 update's deadline (31 October)
@@ -197,8 +198,45 @@ async def test_notices_of_proposals_and_decisions_go_through_the_retrying_sender
             await running.chat(person).say("help")
         running.connector.fail_next(1, 429, conversation=running.chat(TP).conversation_id, retry_after="0")
         await bot._notify([_notice(TP.email, "KCP-0001 was proposed to SMT")])
+        await bot.settle()
         assert [s for _, s in _posts(running, TP)][-2:] == [429, 200]
         assert _texts(running, TP)[-1] == "KCP-0001 was proposed to SMT"
+
+
+async def test_a_notice_does_not_hold_up_the_turn_that_made_it(tmp_path: Path) -> None:
+    """SMT's decision while T&P's chat is throttled (Retry-After 2 s): SMT's turn answers at once; the notice
+    follows once Teams allows."""
+    async with _bot(tmp_path) as (running, bot):
+        await running.chat(TP).say("help")
+        running.connector.fail_next(1, 429, conversation=running.chat(TP).conversation_id, retry_after="2")
+        started = time.monotonic()
+        await bot._notify([_notice(TP.email, "SMT decided KCP-0001 is key")])
+        assert time.monotonic() - started < 0.5
+        await bot.settle()
+        assert time.monotonic() - started >= 2.0
+        assert _texts(running, TP)[-1] == "SMT decided KCP-0001 is key"
+
+
+async def test_a_notice_teams_would_not_take_is_kept_and_sent_by_the_next_pass(tmp_path: Path) -> None:
+    """Teams failing past the retries, or a person who has not talked to the bot yet: the notice is kept,
+    and the next reminder pass (kcpf remind, POST /api/notify) sends it."""
+    from bot.proactive import NOTICE_IN_FLIGHT, RetryPolicy
+
+    async with _bot(tmp_path) as (running, bot):
+        bot.sender.policy = RetryPolicy(attempts=2, base_seconds=0.01)
+        await running.chat(TP).say("help")
+        running.connector.fail_next(2, 502, conversation=running.chat(TP).conversation_id)
+        await bot._notify([_notice(TP.email, "KCP-0001 was proposed to SMT")])
+        await bot._notify([_notice(SMT.email, "KCP-0001 awaits SMT's decision")])  # SMT: no chat yet
+        await bot.settle()
+        assert "KCP-0001 was proposed to SMT" not in _texts(running, TP)
+        assert (await bot.reminders.run(ON)).notices_sent == 0  # still on their way: not sent twice
+        await running.chat(SMT).say("help")
+        running.clock.current += NOTICE_IN_FLIGHT
+        assert (await bot.reminders.run(ON)).notices_sent == 2
+        assert _texts(running, TP)[-1] == "KCP-0001 was proposed to SMT"
+        assert _texts(running, SMT)[-1] == "KCP-0001 awaits SMT's decision"
+        assert (await bot.reminders.run(ON)).notices_sent == 0  # delivered notices are not kept
 
 
 def _notice(to: str, text: str) -> Notice:
