@@ -146,7 +146,7 @@ class ChannelAuth:
                 audience=self.app_id,
                 issuer=BOT_FRAMEWORK_ISSUER,
                 leeway=CLOCK_SKEW,
-                options={"require": ["exp", "iss", "aud"]},
+                options={"require": ["exp", "iss", "aud"], "strict_aud": True},  # aud: the app id, alone
             )
         except jwt.PyJWTError as error:
             raise Refused(f"the token is not valid: {type(error).__name__}: {error}") from None
@@ -155,7 +155,13 @@ class ChannelAuth:
         if not isinstance(channel, str) or channel not in key.endorsements:
             raise Refused(f"the signing key {kid} is not endorsed for channel {channel!r}")
         claimed = claims.get("serviceurl", claims.get("serviceUrl"))
-        if not claimed or claimed != activity.get("serviceUrl"):
+        service_url = activity.get("serviceUrl")
+        # Compared as the Bot Framework's own SDKs do: whole, ignoring case (hosts are case-insensitive).
+        if (
+            not isinstance(claimed, str)
+            or not isinstance(service_url, str)
+            or claimed.lower() != service_url.lower()
+        ):
             raise Refused(
                 f"the token's serviceUrl {claimed!r} is not the activity's {activity.get('serviceUrl')!r}"
             )

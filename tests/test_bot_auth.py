@@ -158,6 +158,7 @@ REFUSALS: dict[str, Callable[[Authenticated], str | None]] = {
     ),
     "key not endorsed for the channel": lambda env: f"Bearer {env.token(kid='key-2')}",
     "no serviceUrl claim": lambda env: f"Bearer {env.token(serviceurl=None)}",
+    "an audience list holding the app id": lambda env: f"Bearer {env.token(aud=[APP_ID, OTHER_TENANT])}",
 }
 
 
@@ -178,6 +179,13 @@ async def test_a_request_without_a_good_channel_token_is_refused_and_no_turn_run
     assert len(refusals) == 1
     if authorization is not None:
         assert authorization.split()[-1] not in caplog.text  # the token is never logged
+
+
+async def test_the_service_url_claim_is_compared_without_regard_to_case(tmp_path: Path) -> None:
+    async with authenticated(tmp_path) as env:
+        token = env.keys.token(APP_ID, env.bot.connector.url.upper())
+        status, _ = await env.post(env.activity(), f"Bearer {token}")
+        assert status == 202
 
 
 async def test_a_valid_token_for_a_different_activity_channel_is_refused(tmp_path: Path) -> None:
