@@ -347,6 +347,22 @@ def _env(**values: str) -> dict[str, str]:
     return {"KCPF_DATA_DIR": "/tmp/kcpf-unused", **values}
 
 
+def test_a_secret_pasted_into_an_id_setting_is_not_shown_back() -> None:
+    secret = "Xy8Q~kcpf.test_secret-value0123456789abcd"
+    app = {"KCPF_APP_TENANT_ID": TENANT, "KCPF_APP_PASSWORD": SECRET}
+    sharepoint = {
+        "KCPF_SP_TENANT_ID": TENANT,
+        "KCPF_SP_CLIENT_SECRET": SECRET,
+        "KCPF_SP_SITE_URL": "https://t.sharepoint.com/sites/kcpf",
+    }
+    for name, others in (("KCPF_APP_ID", app), ("KCPF_SP_CLIENT_ID", sharepoint)):
+        with pytest.raises(InvalidSetting) as raised:
+            Settings.from_env(_env(**{name: secret}, **others))
+        assert name in raised.value.message
+        assert secret not in raised.value.message
+        assert "may be a secret" in raised.value.message
+
+
 def test_credentials_from_settings_and_files_never_show_the_secret(tmp_path: Path) -> None:
     secret_file = tmp_path / "app-password"
     secret_file.write_text(f"{SECRET}\n")

@@ -301,13 +301,14 @@ def _sharepoint(env: Mapping[str, str]) -> GraphSettings:
     tenant = required("KCPF_SP_TENANT_ID", "the Entra tenant id (a GUID) or its domain")
     if not (_GUID.fullmatch(tenant) or _DOMAIN.fullmatch(tenant)):
         raise InvalidSetting(
-            f"KCPF_SP_TENANT_ID is “{tenant}”: give the tenant id (a GUID) or its domain, such as "
+            f"KCPF_SP_TENANT_ID is {_shown_id(tenant)}: give the tenant id (a GUID) or its domain, such as "
             "chorleysouthribble.onmicrosoft.com."
         )
     client = required("KCPF_SP_CLIENT_ID", "the app registration's application (client) id")
     if not _GUID.fullmatch(client):
         raise InvalidSetting(
-            f"KCPF_SP_CLIENT_ID is “{client}”: give the app registration's application (client) id, a GUID."
+            f"KCPF_SP_CLIENT_ID is {_shown_id(client)}: give the app registration's application (client) id, "
+            "a GUID."
         )
     given = secret_setting(env, "KCPF_SP_CLIENT_SECRET")
     secret = given.reveal() if given is not None else None
@@ -367,7 +368,7 @@ def _guid(env: Mapping[str, str], name: str, what: str) -> str:
     value = env.get(name, "").strip()
     if value and not _GUID.fullmatch(value):
         raise InvalidSetting(
-            f"{name} is “{value}”: give {what}, a GUID such as 00000000-0000-0000-0000-000000000000."
+            f"{name} is {_shown_id(value)}: give {what}, a GUID such as 00000000-0000-0000-0000-000000000000."
         )
     return value.lower()
 
@@ -432,8 +433,8 @@ def _app_credentials(env: Mapping[str, str]) -> _AppCredentials:
         return urls
     if not _GUID.fullmatch(app_id):
         raise InvalidSetting(
-            f"KCPF_APP_ID is “{app_id}”: give the Azure Bot's Microsoft App ID (the app registration's "
-            "application id, a GUID)."
+            f"KCPF_APP_ID is {_shown_id(app_id)}: give the Azure Bot's Microsoft App ID (the app "
+            "registration's application id, a GUID)."
         )
     if not tenant:
         raise InvalidSetting(
@@ -441,7 +442,7 @@ def _app_credentials(env: Mapping[str, str]) -> _AppCredentials:
             "registration, which is also the only tenant whose people may use the bot."
         )
     if not _GUID.fullmatch(tenant):
-        raise InvalidSetting(f"KCPF_APP_TENANT_ID is “{tenant}”: give the Entra tenant id, a GUID.")
+        raise InvalidSetting(f"KCPF_APP_TENANT_ID is {_shown_id(tenant)}: give the Entra tenant id, a GUID.")
     certificate = Path(certificate_text) if certificate_text else None
     if password is not None and certificate is not None:
         raise InvalidSetting(
@@ -461,6 +462,14 @@ def _app_credentials(env: Mapping[str, str]) -> _AppCredentials:
         "app_password": password,
         "app_certificate": certificate,
     }
+
+
+def _shown_id(value: str) -> str:
+    """An id setting's wrong value, for its error message; a value that could be a secret pasted into the
+    wrong setting (a client secret has characters an id never has) is described, not shown."""
+    if re.fullmatch(r"[0-9A-Za-z. -]{1,64}", value):  # ids and domains; secrets have ~ _ = / and the like
+        return f"“{value}”"
+    return f"a value of {len(value)} characters that is not an id (not shown: it may be a secret)"
 
 
 def _check_certificate(name: str, path: Path) -> None:
