@@ -49,6 +49,7 @@ from bot.turns import LocalTurns, TurnGuard
 from kcpf.errors import KcpfError
 from kcpf.lifecycle import Actor, RoleDirectory
 from kcpf.ports import Clock
+from kcpf.reminders import DEFAULT_WARN_DAYS
 from kcpf.services import FrameworkService
 
 log = logging.getLogger("kcpf.bot")
@@ -82,7 +83,9 @@ class BotServices:
     # The app registration: incoming tokens checked, replies signed, only its tenant served. None: local.
     credentials: BotCredentials | None = None
     notify_key: str = ""  # KCPF_NOTIFY_KEY: POST /api/notify runs a reminder pass ("" = off)
-    remind_days: int = 14  # KCPF_REMIND_DAYS: how far ahead of a deadline officers are reminded
+    remind_days: int = (
+        DEFAULT_WARN_DAYS  # KCPF_REMIND_DAYS: how far ahead of a deadline officers are reminded
+    )
     turns: TurnGuard = field(default_factory=LocalTurns)  # one turn at a time per conversation (bot/turns.py)
 
 

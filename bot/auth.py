@@ -37,14 +37,13 @@ import jwt
 from azure.core.credentials_async import AsyncTokenCredential
 from microsoft_agents.hosting.core import AgentAuthConfiguration, ConnectionManager
 
+from bot.endpoints import BOT_OPENID_METADATA_URL, LOGIN_AUTHORITY
 from connectors.sharepoint.auth import AuthFailed, Certificate, TokenProvider
 from connectors.sharepoint.graph import _Session as CaBundleSession  # its own CA wins over REQUESTS_CA_BUNDLE
 
 log = logging.getLogger("kcpf.bot.auth")
 
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
-BOT_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
-LOGIN_AUTHORITY = "https://login.microsoftonline.com"
 CLOCK_SKEW = 300  # seconds either side of a token's lifetime, as the Bot Framework allows
 KEYS_MAX_AGE = 24 * 3600.0  # refresh the cached keys (in the background) after a day
 UNKNOWN_KEY_REFRESH = 60.0  # a token naming an unknown key fetches the keys again at most this often

@@ -548,7 +548,8 @@ def describe(result: PassResult) -> str:
     counts = result.counts()
     total = counts["would_send"] if result.dry_run else counts["sent"]
     lines.append(
-        f"\n{verb}: {total}; already sent today: {counts['already_sent']}; no conversation: "
+        f"\n{verb}: {total}; already sent today: {counts['already_sent']}; being sent by another run: "
+        f"{counts['in_progress']}; no conversation: "
         f"{counts['no_conversation']}; blocked: {counts['blocked']}; failed: {counts['failed']}."
     )
     return "\n".join(lines)

@@ -48,6 +48,11 @@ def idempotency_key(on: date, to: str, kind: Kind) -> str:
     return f"{on.isoformat()}/{kind.value}/{to.lower()}"
 
 
+# How many days ahead of a deadline officers are first reminded, unless KCPF_REMIND_DAYS says otherwise: the
+# framework sets the deadlines, not the notice given, which is the councils' practice.
+DEFAULT_WARN_DAYS = 14
+
+
 def plan_reminders(
     owed: Iterable[Obligation],
     on: date,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
+from bot.endpoints import BOT_OPENID_METADATA_URL, LOGIN_AUTHORITY
 from connectors.sharepoint.config import AUTHORITY_HOST, GRAPH_BASE_URL, GraphSettings
 from connectors.teams_package import SETTINGS as TEAMS_SETTINGS
 from connectors.teams_package import AppDetails
@@ -19,9 +20,8 @@ from kcpf.errors import KcpfError
 from kcpf.framework import CURRENT_VERSION, VERSIONS, FrameworkVersion, framework_version
 from kcpf.lifecycle import RoleDirectory
 from kcpf.parsing import MONTH_NAMES
+from kcpf.reminders import DEFAULT_WARN_DAYS
 
-BOT_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
-BOT_AUTHORITY = "https://login.microsoftonline.com"
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _MONTHS = {name.lower(): number for number, name in enumerate(MONTH_NAMES, start=1)}
 
@@ -93,7 +93,7 @@ class Settings:
     app_password: Secret | None = None  # KCPF_APP_PASSWORD or KCPF_APP_PASSWORD_FILE
     app_certificate: Path | None = None  # KCPF_APP_CERTIFICATE_PATH, instead of the password
     bot_openid_metadata_url: str = BOT_OPENID_METADATA_URL  # KCPF_BOT_OPENID_METADATA_URL
-    bot_authority: str = BOT_AUTHORITY  # KCPF_BOT_AUTHORITY: where the bot gets its own tokens
+    bot_authority: str = LOGIN_AUTHORITY  # KCPF_BOT_AUTHORITY: where the bot gets its own tokens
     # Teams app package (`kcpf teams package`); the bot's id is app_id.
     teams_app_id: str = ""  # KCPF_TEAMS_APP_ID: the Teams app's id ("" = the same as app_id)
     teams_version: str = ""  # KCPF_TEAMS_VERSION: the app package's version ("" = KCPF's own)
@@ -101,7 +101,7 @@ class Settings:
         default_factory=AppDetails
     )  # KCPF_TEAMS_*: what Teams shows about the app
     notify_key: str = field(default="", repr=False)  # KCPF_NOTIFY_KEY(_FILE): POST /api/notify ("" = off)
-    remind_days: int = 14  # KCPF_REMIND_DAYS: how many days before a deadline officers are reminded
+    remind_days: int = DEFAULT_WARN_DAYS  # KCPF_REMIND_DAYS: days before a deadline officers are reminded
     state_store: str = "sqlite"  # KCPF_STATE_STORE: where the bot's conversation state is, "sqlite" or "blob"
     blob: BlobStateSettings | None = None  # set when state_store is "blob"
 
@@ -419,7 +419,7 @@ def _app_credentials(env: Mapping[str, str]) -> _AppCredentials:
     certificate_text = env.get("KCPF_APP_CERTIFICATE_PATH", "").strip()
     urls: _AppCredentials = {
         "bot_openid_metadata_url": _bot_url(env, "KCPF_BOT_OPENID_METADATA_URL", BOT_OPENID_METADATA_URL),
-        "bot_authority": _bot_url(env, "KCPF_BOT_AUTHORITY", BOT_AUTHORITY, https_only=True),
+        "bot_authority": _bot_url(env, "KCPF_BOT_AUTHORITY", LOGIN_AUTHORITY, https_only=True),
     }
     if not app_id:
         others = (("KCPF_APP_TENANT_ID", tenant), ("KCPF_APP_CERTIFICATE_PATH", certificate_text))
@@ -521,7 +521,7 @@ def _remind_days(env: Mapping[str, str]) -> int:
     deadlines, not the notice given: that is the councils' practice, so a setting."""
     text = env.get("KCPF_REMIND_DAYS", "").strip()
     if not text:
-        return 14
+        return DEFAULT_WARN_DAYS
     if not text.isdigit() or not 1 <= int(text) <= 90:
         raise InvalidSetting(f"KCPF_REMIND_DAYS is “{text}”: give a whole number of days from 1 to 90.")
     return int(text)
