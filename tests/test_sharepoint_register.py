@@ -229,3 +229,26 @@ def test_throttled_the_officer_is_answered_at_once_and_nothing_is_asked_before_r
             time.sleep(0.1)
         assert len(arrangement_items(fake)) == 2
         assert time.monotonic() - started >= 3.0
+
+
+def test_a_slow_catch_up_elsewhere_does_not_hold_up_an_officers_read(fake: FakeGraph, tmp_path: Path) -> None:
+    """The worker re-reading a slow SharePoint (say, after a 410): an officer's read answers from what was
+    read before at once, instead of waiting for it (it used to wait on the cache's lock, past Teams' 15 s)."""
+    import threading
+
+    from connectors.sharepoint.register import officer_turn
+
+    with sharepoint_register(session_for(fake, timeout=10.0), tmp_path) as register:
+        stored = register.save(bare_arrangement("Leisure"), action="record", actor=ALICE, at=WHEN)
+        assert stored.reference is not None
+        fake.latency = 3.0
+        worker = threading.Thread(target=register.refresh)
+        worker.start()
+        time.sleep(0.3)  # the worker is waiting for Graph
+        started = time.monotonic()
+        with officer_turn("activity-1"):
+            assert register.get(stored.reference) == stored
+        took = time.monotonic() - started
+        worker.join()
+        fake.latency = 0
+        assert took < 1.0, f"the officer's read waited {took:.1f} s"

@@ -164,7 +164,10 @@ class SharePointRegister:
         self.apply_now = apply_now
         self._monotonic = monotonic
         self._wall_clock = wall_clock
-        self._lock = threading.RLock()  # the cache and the pending writes
+        self._lock = (
+            threading.RLock()
+        )  # the cache and the pending writes: held only in memory, never over Graph
+        self._catching_up = threading.RLock()  # one catch-up (delta reads) at a time; held over Graph
         self._flush_lock = threading.Lock()  # one applier at a time
         self._lists = {key: _ListCache() for key in LISTS}
         self._list_ids: dict[str, str] = {}
@@ -180,14 +183,12 @@ class SharePointRegister:
 
     def connect(self) -> None:
         """Find the site and its lists (two requests), and load the register (one delta round per page)."""
-        with self._lock:
+        with self._catching_up:
             if not self._list_ids:
-                self._site_id = self.graph.site_id()
+                site_id = self.graph.site_id()
                 found = {
                     str(entry.get("displayName")): str(entry["id"])
-                    for entry in self.graph.get_all(
-                        f"/sites/{self._site_id}/lists", {"$select": "id,displayName"}
-                    )
+                    for entry in self.graph.get_all(f"/sites/{site_id}/lists", {"$select": "id,displayName"})
                 }
                 missing = [
                     self.schema.list(key).display_name
@@ -199,7 +200,9 @@ class SharePointRegister:
                         f"The KCPF site has no list {', '.join(missing)}: run `kcpf sharepoint check`, then "
                         "`kcpf sharepoint provision`."
                     )
-                self._list_ids = {key: found[self.schema.list(key).display_name] for key in LISTS}
+                with self._lock:
+                    self._site_id = site_id
+                    self._list_ids = {key: found[self.schema.list(key).display_name] for key in LISTS}
             self._refresh()
 
     def on_wake(self, wake: Callable[[], None]) -> None:
@@ -221,74 +224,84 @@ class SharePointRegister:
 
     def _fresh(self) -> None:
         """Catch up unless caught up within `freshness` seconds. If SharePoint cannot be reached, or asked
-        KCPF to wait, what was last read is used (writes are still checked by If-Match when applied)."""
-        with self._lock:
-            held = self.held_for()
-            if held and self._refreshed_at is not None:
+        KCPF to wait, or another thread is catching up already (the worker re-reading a list, say), what
+        was last read is used (writes are still checked by If-Match when applied). Never holds the cache's
+        lock over Graph, so a slow catch-up does not hold up other officers' reads."""
+        held = self.held_for()
+        if held and self._refreshed_at is not None:
+            return
+        try:
+            if held:
+                raise ThrottledOut(429, "throttled", f"SharePoint asked KCPF to wait {held:.0f} s")
+            if not self._list_ids:
+                self.connect()
                 return
-            try:
-                if held:
-                    raise ThrottledOut(429, "throttled", f"SharePoint asked KCPF to wait {held:.0f} s")
-                if not self._list_ids:
-                    self.connect()
-                    return
-                now = self._monotonic()
-                if self._refreshed_at is None or now - self._refreshed_at >= self.freshness:
-                    self._refresh()
-            except GraphError as error:
-                self._hold(error)
-                if self._refreshed_at is None:
-                    raise Unreachable(
-                        f"SharePoint cannot be reached just now ({_describe(error)}), and KCPF has not read "
-                        "the register since it started. Nothing was changed: try again in a few minutes."
-                    ) from None
-                log.warning("reading SharePoint failed, using what was read before: %s", error)
+            now = self._monotonic()
+            if self._refreshed_at is None or now - self._refreshed_at >= self.freshness:
+                self._refresh(wait=self._refreshed_at is None)
+        except GraphError as error:
+            self._hold(error)
+            if self._refreshed_at is None:
+                raise Unreachable(
+                    f"SharePoint cannot be reached just now ({_describe(error)}), and KCPF has not read "
+                    "the register since it started. Nothing was changed: try again in a few minutes."
+                ) from None
+            log.warning("reading SharePoint failed, using what was read before: %s", error)
 
     def refresh(self) -> None:
         """Catch up with SharePoint now: one round trip (more only while a list has more pages)."""
-        with self._lock:
-            self._refresh()
+        self._refresh()
 
     def _relative(self, url: str) -> str:
         base = self.graph.settings.graph_base_url.rstrip("/")
         return url[len(base) :] if url.startswith(base) else url
 
-    def _refresh(self) -> None:
-        """Catch up by delta. A list read whole (the first time, or after its delta token expired: 410) is
-        read into a new cache that replaces the old one only once complete: if SharePoint fails half way,
-        what was read before still answers."""
-        started = self._monotonic()
-        whole = f"?expand=fields&$top={PAGE_SIZE}"
-        links = {
-            key: self._relative(cache.delta_link)
-            if cache.delta_link
-            else f"{self._items_path(key)}/delta{whole}"
-            for key, cache in self._lists.items()
-        }
-        rereads = {key: _ListCache() for key, cache in self._lists.items() if not cache.delta_link}
-        while links:
-            responses = self.graph.batch([BatchRequest(key, "GET", url) for key, url in links.items()])
-            following: dict[str, str] = {}
-            for key, response in zip(links, responses, strict=True):
-                if response.status == 410:  # the token expired: read the whole list again
-                    self._lists[key].delta_link = None
-                    rereads[key] = _ListCache()
-                    following[key] = f"{self._items_path(key)}/delta{whole}"
-                    continue
-                if not response.ok:
-                    raise _graph_error(response)
-                cache = rereads.get(key) or self._lists[key]
-                for entry in response.body.get("value", []):
-                    self._absorb(key, entry, cache)
-                next_link = response.body.get("@odata.nextLink")
-                if isinstance(next_link, str):
-                    following[key] = self._relative(next_link)
-                    continue
-                cache.delta_link = str(response.body.get("@odata.deltaLink") or "") or None
-                if key in rereads:
-                    self._replace(key, rereads.pop(key))
-            links = following
-        self._refreshed_at = started
+    def _refresh(self, *, wait: bool = True) -> bool:
+        """Catch up by delta; False, at once, if another thread is catching up and `wait` is False.
+
+        A list read whole (the first time, or after its delta token expired: 410) is read into a new cache
+        that replaces the old one only once complete: if SharePoint fails half way, what was read before
+        still answers. Graph is asked without the cache's lock; what it answers goes in under it."""
+        if not self._catching_up.acquire(blocking=wait):
+            return False
+        try:
+            started = self._monotonic()
+            whole = f"?expand=fields&$top={PAGE_SIZE}"
+            with self._lock:
+                links = {
+                    key: self._relative(cache.delta_link)
+                    if cache.delta_link
+                    else f"{self._items_path(key)}/delta{whole}"
+                    for key, cache in self._lists.items()
+                }
+                rereads = {key: _ListCache() for key, cache in self._lists.items() if not cache.delta_link}
+            while links:
+                responses = self.graph.batch([BatchRequest(key, "GET", url) for key, url in links.items()])
+                following: dict[str, str] = {}
+                with self._lock:
+                    for key, response in zip(links, responses, strict=True):
+                        if response.status == 410:  # the token expired: read the whole list again
+                            self._lists[key].delta_link = None
+                            rereads[key] = _ListCache()
+                            following[key] = f"{self._items_path(key)}/delta{whole}"
+                            continue
+                        if not response.ok:
+                            raise _graph_error(response)
+                        cache = rereads.get(key) or self._lists[key]
+                        for entry in response.body.get("value", []):
+                            self._absorb(key, entry, cache)
+                        next_link = response.body.get("@odata.nextLink")
+                        if isinstance(next_link, str):
+                            following[key] = self._relative(next_link)
+                            continue
+                        cache.delta_link = str(response.body.get("@odata.deltaLink") or "") or None
+                        if key in rereads:
+                            self._replace(key, rereads.pop(key))
+                links = following
+            self._refreshed_at = started
+            return True
+        finally:
+            self._catching_up.release()
 
     def _replace(self, key: str, reread: _ListCache) -> None:
         """Swap in a list read whole, keeping any of our own writes absorbed while it was read."""
@@ -371,8 +384,8 @@ class SharePointRegister:
     # Reads
 
     def get(self, reference: str) -> Arrangement:
+        self._fresh()
         with self._lock:
-            self._fresh()
             found = self._arrangements().get(reference)
         if found is None:
             raise NotFound(f"There is no contract or partnership {reference} on the register.")
@@ -386,8 +399,8 @@ class SharePointRegister:
         officer: str | None = None,
     ) -> list[Arrangement]:
         email = officer.strip().lower() if officer is not None else None
+        self._fresh()
         with self._lock:
-            self._fresh()
             everything = [a for a, _ in self._arrangements().values()]
         chosen = [
             a
@@ -399,8 +412,8 @@ class SharePointRegister:
         return sorted(chosen, key=lambda a: _reference_number(a.reference or "KCP-0"))
 
     def _read_records(self, kind: type[T], reference: str | None) -> list[T]:
+        self._fresh()
         with self._lock:
-            self._fresh()
             records = self._records(kind)
         return [r for r in records if reference is None or getattr(r, "reference", None) == reference]
 
@@ -420,8 +433,8 @@ class SharePointRegister:
         return [u for u in updates if period is None or u.period == period]
 
     def audit_log(self, reference: str | None = None) -> list[AuditEntry]:
+        self._fresh()
         with self._lock:
-            self._fresh()
             histories = [h for ref, (_, h) in self._arrangements().items() if reference in (None, ref)]
         return sorted((e for h in histories for e in h), key=lambda e: (e.sequence, e.reference))
 
@@ -464,17 +477,14 @@ class SharePointRegister:
         source = _write_key.get()
         key = key or (source.next() if source is not None else uuid.uuid4().hex)
         with self._lock:
-            earlier = self.outbox.receipt(key)
-            if earlier is not None and earlier.state is WriteState.REFUSED:
-                raise NotSaved(earlier.message)
-            if earlier is not None:
-                stored = [
-                    mapping.arrangement_from_fields(op.fields)
-                    for op in self.outbox.operations(key)
-                    if op.list == mapping.ARRANGEMENTS
-                ]
-                return self._deliver(earlier), stored
-            self._fresh()
+            replayed = self._replayed(key)
+        if replayed is not None:
+            return replayed
+        self._fresh()  # without the lock: it may ask Graph
+        with self._lock:
+            replayed = self._replayed(key)  # the same key, submitted meanwhile by another thread
+            if replayed is not None:
+                return replayed
             write, stored = self._plan(items, action=action, actor=actor, at=at, key=key)
             self.outbox.record(write)
             self._pending.append(write)
@@ -491,6 +501,20 @@ class SharePointRegister:
                     receipt = self.outbox.announce(live)
             self._wake()
         return self._deliver(receipt), stored
+
+    def _replayed(self, key: str) -> tuple[Receipt, list[Arrangement]] | None:
+        """What a write submitted before with this key gave; None if it is new."""
+        earlier = self.outbox.receipt(key)
+        if earlier is None:
+            return None
+        if earlier.state is WriteState.REFUSED:
+            raise NotSaved(earlier.message)
+        stored = [
+            mapping.arrangement_from_fields(op.fields)
+            for op in self.outbox.operations(key)
+            if op.list == mapping.ARRANGEMENTS
+        ]
+        return self._deliver(earlier), stored
 
     def _deliver(self, receipt: Receipt) -> Receipt:
         collected = _receipts.get()
@@ -733,8 +757,8 @@ class SharePointRegister:
         return self._look_up(taken, missing=self._taken) or progressed
 
     def _stale(self, op: Operation) -> KcpfError:
+        self._refresh()
         with self._lock:
-            self._refresh()
             item = self._item_for(op.reference)
         return _conflict(op.reference, item.history if item else [])
 
