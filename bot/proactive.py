@@ -341,7 +341,8 @@ def _state_of(data: MutableMapping[str, Any], now: datetime) -> str | None:
 
 NOTICES = "notices/outbox"
 NOTICE_KEPT_FOR = timedelta(days=14)  # then given up, logged: the register and reminders still show it
-NOTICE_IN_FLIGHT = timedelta(minutes=5)  # younger ones may still be on their way from the turn that made them
+
+Notice = dict[str, str]
 
 
 @dataclass
@@ -349,8 +350,11 @@ class NoticeOutbox:
     """Notices to people's chats with the bot. Each is kept in the bot's Storage before it is sent and removed
     once Teams has it (or refuses it for good: 403), so the turn that made it need not wait for Teams, and a
     notice that cannot be sent now (Teams failing, or the person has not talked to the bot yet) is sent again
-    by the next reminder pass, for up to NOTICE_KEPT_FOR. The list is changed while held (`turns`), so
-    processes sharing Blob state do not overwrite each other's."""
+    by the next reminder pass, for up to NOTICE_KEPT_FOR.
+
+    A notice is claimed (`sending`) before it goes, as reminders are (SENDING_FOR), so two passes never send
+    it twice. The list changes as one step for every process: held (`turns`: across processes on Blob
+    state), and written only if no one changed it since it was read (SQLite: `ClaimingStorage`)."""
 
     storage: Storage
     references: References
@@ -358,49 +362,96 @@ class NoticeOutbox:
     turns: TurnGuard
     clock: Clock
 
-    async def post(self, to: str, text: str) -> dict[str, str]:
-        notice = {"id": uuid.uuid4().hex, "to": to, "text": text, "at": self.clock.now().isoformat()}
+    async def post(self, to: str, text: str) -> Notice:
+        """Keep a notice, claimed for sending at once by the caller (`send`)."""
+        now = self.clock.now().isoformat()
+        notice = {"id": uuid.uuid4().hex, "to": to, "text": text, "at": now, "sending": now}
         await self._change(lambda notices: [*notices, notice])
         return notice
 
-    async def send(self, notice: dict[str, str]) -> Outcome | None:
-        """Send one kept notice; None when the person has no chat with the bot yet (it stays kept)."""
+    async def send(self, notice: Notice, *, claimed: bool = True) -> Outcome | None:
+        """Send one kept notice (claiming it first unless `claimed`); None when it was not sent now: the
+        person has no chat with the bot yet, or another run is sending it."""
+        if not claimed and not await self._claim(notice["id"]):
+            return None
         reference = await self.references.find(notice["to"])
         if reference is None:
             log.info("no conversation with %s yet; notice kept until there is", notice["to"])
+            await self._release(notice["id"])
             return None
         delivery = await self.sender.send(reference, notice["text"])
         if delivery.outcome is Outcome.FAILED:
             log.warning("notice to %s not sent yet; kept for the next reminder pass", notice["to"])
+            await self._release(notice["id"])
         else:  # sent, or refused for good (the bot is blocked)
             await self._change(lambda notices: [n for n in notices if n["id"] != notice["id"]])
         return delivery.outcome
 
     async def resend(self) -> int:
-        """Send what is kept and not on its way already; give up those older than NOTICE_KEPT_FOR. Returns
-        how many were sent."""
+        """Send what is kept and not being sent; give up those older than NOTICE_KEPT_FOR. Returns how many
+        were sent."""
         now = self.clock.now()
 
-        def fresh(notice: dict[str, str]) -> bool:
+        def fresh(notice: Notice) -> bool:
             if now - datetime.fromisoformat(notice["at"]) < NOTICE_KEPT_FOR:
                 return True
             log.warning("notice to %s given up after %s days: %s", notice["to"], NOTICE_KEPT_FOR.days, notice)
             return False
 
         kept = await self._change(lambda notices: [n for n in notices if fresh(n)])
-        due = [n for n in kept if now - datetime.fromisoformat(n["at"]) >= NOTICE_IN_FLIGHT]
-        outcomes = [await self.send(notice) for notice in due]
+        outcomes = [await self.send(n, claimed=False) for n in kept if not self._busy(n, now)]
         return sum(outcome is Outcome.SENT for outcome in outcomes)
 
-    async def _change(
-        self, change: Callable[[list[dict[str, str]]], list[dict[str, str]]]
-    ) -> list[dict[str, str]]:
-        async with self.turns.hold(NOTICES):
-            found = await self.storage.read([NOTICES], target_cls=SentEntry)
-            entry = found.get(NOTICES)
-            notices = change([dict(n) for n in entry.data.get("notices", [])] if entry else [])
-            await self.storage.write({NOTICES: SentEntry({"notices": notices})})
+    @staticmethod
+    def _busy(notice: Notice, now: datetime) -> bool:
+        since = notice.get("sending")
+        return bool(since) and now - datetime.fromisoformat(str(since)) < SENDING_FOR
+
+    async def _claim(self, notice_id: str) -> bool:
+        now = self.clock.now()
+        taken: list[bool] = []
+
+        def claim(notices: list[Notice]) -> list[Notice]:
+            taken.clear()
+            for n in notices:
+                if n["id"] == notice_id and not self._busy(n, now):
+                    n["sending"] = now.isoformat()
+                    taken.append(True)
             return notices
+
+        await self._change(claim)
+        return bool(taken)
+
+    async def _release(self, notice_id: str) -> None:
+        def release(notices: list[Notice]) -> list[Notice]:
+            for n in notices:
+                if n["id"] == notice_id:
+                    n.pop("sending", None)
+            return notices
+
+        await self._change(release)
+
+    async def _change(self, change: Callable[[list[Notice]], list[Notice]]) -> list[Notice]:
+        async with self.turns.hold(NOTICES):
+            for _ in range(20):
+                found = await self.storage.read([NOTICES], target_cls=SentEntry)
+                entry = found.get(NOTICES)
+                version = int(entry.data.get("version", 0)) if entry else 0
+                notices = change([dict(n) for n in entry.data.get("notices", [])] if entry else [])
+                written = SentEntry({"version": version + 1, "notices": notices})
+                if not isinstance(self.storage, ClaimingStorage):
+                    await self.storage.write({NOTICES: written})
+                    return notices
+                if await self.storage.claim(NOTICES, written, unless=_changed_since(version)):
+                    return notices
+            raise RuntimeError("the notices kept in the bot's state changed 20 times while being changed")
+
+
+def _changed_since(version: int) -> Callable[[MutableMapping[str, Any]], bool]:
+    def changed(data: MutableMapping[str, Any]) -> bool:
+        return int(data.get("version", 0)) != version
+
+    return changed
 
 
 # A reminder pass.

@@ -5,6 +5,7 @@ Connector stand-in: Teams' send limits, retries of 429 honouring Retry-After, 40
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -219,8 +220,8 @@ async def test_a_notice_does_not_hold_up_the_turn_that_made_it(tmp_path: Path) -
 
 async def test_a_notice_teams_would_not_take_is_kept_and_sent_by_the_next_pass(tmp_path: Path) -> None:
     """Teams failing past the retries, or a person who has not talked to the bot yet: the notice is kept,
-    and the next reminder pass (kcpf remind, POST /api/notify) sends it."""
-    from bot.proactive import NOTICE_IN_FLIGHT, RetryPolicy
+    and the next reminder pass (kcpf remind, POST /api/notify) sends it; once sent it is not kept."""
+    from bot.proactive import RetryPolicy
 
     async with _bot(tmp_path) as (running, bot):
         bot.sender.policy = RetryPolicy(attempts=2, base_seconds=0.01)
@@ -230,13 +231,42 @@ async def test_a_notice_teams_would_not_take_is_kept_and_sent_by_the_next_pass(t
         await bot._notify([_notice(SMT.email, "KCP-0001 awaits SMT's decision")])  # SMT: no chat yet
         await bot.settle()
         assert "KCP-0001 was proposed to SMT" not in _texts(running, TP)
-        assert (await bot.reminders.run(ON)).notices_sent == 0  # still on their way: not sent twice
-        await running.chat(SMT).say("help")
-        running.clock.current += NOTICE_IN_FLIGHT
-        assert (await bot.reminders.run(ON)).notices_sent == 2
+        assert (await bot.reminders.run(ON)).notices_sent == 1
         assert _texts(running, TP)[-1] == "KCP-0001 was proposed to SMT"
+        await running.chat(SMT).say("help")
+        assert (await bot.reminders.run(ON)).notices_sent == 1
         assert _texts(running, SMT)[-1] == "KCP-0001 awaits SMT's decision"
         assert (await bot.reminders.run(ON)).notices_sent == 0  # delivered notices are not kept
+        assert _texts(running, TP).count("KCP-0001 was proposed to SMT") == 1
+
+
+async def test_a_kept_notice_is_sent_once_by_passes_at_once_and_not_while_on_its_way(tmp_path: Path) -> None:
+    """Two processes sharing the bot's SQLite state (kcpf serve, and cron's kcpf remind): the notices list
+    changes as one step for both, and a notice is claimed before it is sent."""
+    from bot.app import notice_outbox
+    from bot.proactive import SENDING_FOR, RetryPolicy
+    from bot.storage import SqliteStorage
+
+    async with _bot(tmp_path) as (running, bot):
+        bot.sender.policy = RetryPolicy(attempts=1, base_seconds=0.01)
+        await running.chat(TP).say("help")
+        other_storage = SqliteStorage(tmp_path / "conversations.sqlite3")  # the other process's connection
+        try:
+            other = notice_outbox(dataclasses.replace(bot.services, storage=other_storage), bot.sender)
+            on_its_way = await bot.notices.post(TP.email, "Still on its way")  # claimed by the turn
+            assert await other.resend() == 0
+            running.connector.fail_next(1, 502, conversation=running.chat(TP).conversation_id)
+            assert await bot.notices.send(on_its_way) is not None  # failed: kept, released
+            posted = [await other.post(TP.email, f"Notice {n}") for n in range(20)]
+            await asyncio.gather(*(bot.notices.send(n) for n in posted[:10]))  # sent at once by their turns
+            running.clock.current += SENDING_FOR  # the other ten: their process died before sending them
+            sent = await asyncio.gather(bot.notices.resend(), other.resend())
+            assert sum(sent) == 11
+            texts = _texts(running, TP)
+            for text in ["Still on its way", *(f"Notice {n}" for n in range(20))]:
+                assert texts.count(text) == 1, text
+        finally:
+            other_storage.close()
 
 
 def _notice(to: str, text: str) -> Notice:
@@ -401,3 +431,48 @@ async def test_two_runs_on_one_machine_cannot_both_claim_a_message(tmp_path: Pat
     finally:
         first.close()
         second.close()
+
+
+POSTER = """
+import asyncio, sys
+from pathlib import Path
+from bot.proactive import NoticeOutbox
+from bot.records import References
+from bot.storage import SqliteStorage
+from bot.turns import LocalTurns
+from tests.builders import FixedClock, at
+from datetime import date
+
+async def main() -> None:
+    storage = SqliteStorage(Path(sys.argv[1]))
+    outbox = NoticeOutbox(storage, References(storage), None, LocalTurns(), FixedClock(at(date(2026, 11, 1))))
+    for n in range(100):
+        await outbox.post("tp@chorley.gov.uk", f"{sys.argv[2]} {n}")
+    storage.close()
+
+asyncio.run(main())
+"""
+
+
+def test_two_processes_keeping_notices_at_once_lose_none(tmp_path: Path) -> None:
+    """The notices list is rewritten whole: only if no one changed it since it was read (one SQLite
+    transaction), so two processes adding to it at once lose nothing (32 of 200 were lost before)."""
+    import subprocess
+    import sys
+
+    from bot.proactive import NOTICES, SentEntry
+    from bot.storage import SqliteStorage
+
+    path = tmp_path / "conversations.sqlite3"
+    SqliteStorage(path).close()
+    posters = [
+        subprocess.Popen([sys.executable, "-c", POSTER, str(path), name], cwd=Path(__file__).parent.parent)
+        for name in ("serve", "remind")
+    ]
+    assert [p.wait(timeout=60) for p in posters] == [0, 0]
+    storage = SqliteStorage(path)
+    try:
+        found = asyncio.run(storage.read([NOTICES], target_cls=SentEntry))
+    finally:
+        storage.close()
+    assert len(found[NOTICES].data["notices"]) == 200
