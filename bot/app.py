@@ -179,9 +179,13 @@ class KcpfBot:
         """The one turn-error handler: the details go to the log with an id the officer can quote."""
         incident = uuid.uuid4().hex[:8]
         log.error("turn failed, incident %s", incident, exc_info=error)
-        text = (
-            f"Sorry, something went wrong on my side (reference {incident}). Nothing you had entered is lost."
-        )
+        if isinstance(error, KcpfError):  # one of ours, raised outside a flow (e.g. the state store is down)
+            text = f"{error.message} (Reference {incident}.)"
+        else:
+            text = (
+                f"Sorry, something went wrong on my side (reference {incident}). Your earlier answers are "
+                "kept; if this message was not taken, please send it again."
+            )
         try:
             if context.activity.type == ActivityTypes.invoke:
                 card = cards.notice_card("KCPF", text)

@@ -26,6 +26,16 @@ class TurnBusy(KcpfError):
     """The conversation could not be held in time: another turn of it is still being worked on."""
 
 
+class StateUnavailable(KcpfError):
+    """Where the bot keeps its conversations cannot be reached: this message was not taken."""
+
+
+STATE_UNAVAILABLE = (
+    "I cannot reach the store where I keep our conversation just now, so I could not take this message. "
+    "Your earlier answers are kept: please send it again in a few minutes."
+)
+
+
 class TurnGuard(Protocol):
     def hold(self, key: str) -> AbstractAsyncContextManager[bool]:
         """Hold the conversation `key` for a turn; yields whether its state must be read again (another turn

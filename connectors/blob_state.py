@@ -30,8 +30,8 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,7 +39,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsE
 from azure.storage.blob.aio import BlobLeaseClient, BlobServiceClient, ContainerClient, LinearRetry
 from microsoft_agents.storage.blob import BlobStorage, BlobStorageConfig
 
-from bot.turns import LocalTurns, TurnBusy
+from bot.turns import STATE_UNAVAILABLE, LocalTurns, StateUnavailable, TurnBusy
 from kcpf.errors import KcpfError
 
 log = logging.getLogger("kcpf.bot.state")
@@ -102,10 +102,32 @@ def _options() -> dict[str, Any]:
 
 
 class _TurnSizedBlobStorage(BlobStorage):
-    """The SDK's BlobStorage, its client built with `_options()` (it takes no client options itself)."""
+    """The SDK's BlobStorage, its client built with `_options()` (it takes no client options itself); an
+    outage is `StateUnavailable`, which the officer hears in words."""
 
     def _create_client(self) -> BlobServiceClient:
         return BlobServiceClient.from_connection_string(self.config.connection_string, **_options())
+
+    async def read(self, keys: list[str], *, target_cls: Any = None, **kwargs: Any) -> Any:
+        with _unavailable("read"):
+            return await super().read(keys, target_cls=target_cls, **kwargs)
+
+    async def write(self, changes: Any) -> None:
+        with _unavailable("write"):
+            await super().write(changes)
+
+    async def delete(self, keys: list[str]) -> None:
+        with _unavailable("delete"):
+            await super().delete(keys)
+
+
+@contextmanager
+def _unavailable(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except AzureError as error:
+        log.error("bot state: could not %s Blob storage (%s)", doing, type(error).__name__, exc_info=True)
+        raise StateUnavailable(STATE_UNAVAILABLE) from None
 
 
 class BlobTurns:
@@ -134,6 +156,10 @@ class BlobTurns:
                     log.warning("could not release the turn lease of %s", key, exc_info=True)
 
     async def _acquire(self, key: str) -> BlobLeaseClient:
+        with _unavailable("hold a conversation in"):
+            return await self._acquire_lease(key)
+
+    async def _acquire_lease(self, key: str) -> BlobLeaseClient:
         blob = self._container.get_blob_client(lease_blob(key))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait

@@ -417,3 +417,45 @@ async def test_two_reminder_passes_at_once_on_two_processes_send_each_message_on
     finally:
         for state in processes:
             await state.close()
+
+
+async def test_when_blob_storage_goes_down_the_officer_is_told_to_send_the_message_again(
+    tmp_path: Path,
+) -> None:
+    """Its own Azurite, stopped mid-conversation: the officer hears, in words, that this message was not
+    taken and their earlier answers are kept (it used to be a generic "something went wrong")."""
+    from bot.app import BotServices, create_app
+    from bot.flows.engine import Reporting
+    from bot.turns import STATE_UNAVAILABLE
+    from tests.bot_harness import ROLES, Chat
+
+    with running_azurite() as storage_service:
+        state = BlobState(storage_service.connection_string, "kcpf-state")
+        register = SqliteRegister(tmp_path / "register.sqlite3")
+        clock = FixedClock(at(date(2026, 11, 27)))
+        framework = FrameworkService(register, clock, FRAMEWORK_2025)
+        services = BotServices(
+            framework=framework,
+            roles=ROLES,
+            storage=state.storage,
+            clock=clock,
+            register_is_local=True,
+            reporting=Reporting(None, lambda produced: ""),  # type: ignore[arg-type]
+            turns=state.turns,
+        )
+        try:
+            await state.start()
+            async with (
+                running_connector() as connector,
+                serving(create_app(services)) as url,
+                aiohttp.ClientSession() as session,
+            ):
+                chat = Chat(OFFICER, f"{url}/api/messages", connector, session)
+                assert "called?" in await chat.texts("new")
+                storage_service.started.stop()
+                said = await chat.texts("Leisure centres")
+                assert STATE_UNAVAILABLE in said
+                assert "something went wrong" not in said
+        finally:
+            await state.close()
+            register.close()
