@@ -4,6 +4,7 @@ worker), the command line works on the fake site, and `kcpf sharepoint outbox` s
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +98,15 @@ def test_a_command_cannot_write_before_it_has_read_the_site(
     assert code == 2
     assert "SharePoint cannot be reached just now" in out
     assert "Nothing was changed" in out
+
+
+def test_check_says_when_to_try_again_rather_than_wait_an_hour(
+    fake: FakeGraph, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Graph asking for a long wait (Retry-After 3600): the command ends at once and says when to try."""
+    fake.faults.random(1.0, (Fault("throttle", retry_after=3600),))
+    started = time.monotonic()
+    code, out = run(capsys, "sharepoint", "check")
+    assert time.monotonic() - started < 30
+    assert code == 2, out
+    assert "try again after 3600 seconds" in out

@@ -143,6 +143,8 @@ class Provisioner:
                         "https://tenant.sharepoint.com/sites/kcpf",
                     )
                 )
+            elif error.retry_after:  # throttled: it answered, and said when to come back
+                problems.append(_unreachable(error))
             else:
                 problems.append(
                     Problem(
@@ -301,10 +303,11 @@ class Provisioner:
 
 
 def _unreachable(error: GraphError) -> Problem:
+    when = f"after {error.retry_after:.0f} seconds, as it asked" if error.retry_after else "in a few minutes"
     return Problem(
         "SharePoint",
         f"stopped answering part-way ({error.message})",
-        "try again in a few minutes; what was already done stays done",
+        f"try again {when}; what was already done stays done",
     )
 
 

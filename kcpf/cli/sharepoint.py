@@ -9,6 +9,7 @@ Both work before the switch to SharePoint: with KCPF_STORE=sqlite they use the K
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,13 @@ def graph_session(settings: GraphSettings | None) -> GraphSession:
         )
     from connectors.sharepoint.graph import GraphSession  # the HTTP and auth libraries: only when used
 
-    return GraphSession(settings)
+    # An administrator at a terminal waits out a short Retry-After; a long one (Graph may ask for an hour)
+    # ends the command with when to try again, instead of a silent hang.
+    limit = ADMIN_WAIT if settings.wait_limit is None else min(settings.wait_limit, ADMIN_WAIT)
+    return GraphSession(dataclasses.replace(settings, wait_limit=limit))
+
+
+ADMIN_WAIT = 60.0  # seconds
 
 
 def _provisioner(app: Application) -> Provisioner:
