@@ -124,7 +124,7 @@ _SCHEMA: Final = (
 
 
 def describe(write: PendingWrite, state: WriteState, detail: str = "") -> str:
-    what = f"Your {write.action} of {', '.join(write.references)}"
+    what = f"Your change to {', '.join(write.references)} ({write.action})"
     if state is WriteState.APPLIED:
         return f"{what} is saved in SharePoint."
     if state is WriteState.PENDING:
