@@ -7,7 +7,6 @@ as the Playground's are.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 import time
@@ -16,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.playground import ROOT, STARTUP_SECONDS, Started, StartFailed, free_port
+from tests.playground import ROOT, STARTUP_SECONDS, Started, StartFailed, free_port, missing_node_tool
 
 AZURITE_BLOB = ROOT / "node_modules" / ".bin" / "azurite-blob"
 # Azurite's one account and its key: public, documented values that work only against the emulator.
@@ -26,11 +25,7 @@ ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1
 
 def missing_tools() -> str:
     """Why Azurite cannot run here ('' when it can)."""
-    if shutil.which("node") is None:
-        return "needs Node.js (the Debian package nodejs): node not found"
-    if not AZURITE_BLOB.exists():
-        return f"needs Azurite from npm: {AZURITE_BLOB} is missing (run `make node-deps`)"
-    return ""
+    return missing_node_tool(AZURITE_BLOB, "Azurite")
 
 
 @dataclass(frozen=True)

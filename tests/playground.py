@@ -139,10 +139,15 @@ class StartFailed(RuntimeError):
 
 def missing_tools() -> str:
     """Why the Playground cannot run here ('' when it can)."""
+    return missing_node_tool(PLAYGROUND, "the Agents Playground")
+
+
+def missing_node_tool(command: Path, what: str) -> str:
+    """Why an npm tool of package.json's cannot run here ('' when it can)."""
     if shutil.which("node") is None:
         return "needs Node.js (the Debian package nodejs): node not found"
-    if not PLAYGROUND.exists():
-        return f"needs the Agents Playground from npm: {PLAYGROUND} is missing (run `make node-deps`)"
+    if not command.exists():
+        return f"needs {what} from npm: {command} is missing (run `make node-deps`)"
     return ""
 
 

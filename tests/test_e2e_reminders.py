@@ -22,7 +22,7 @@ import pytest
 
 from connectors.sqlite_register import SqliteRegister
 from kcpf.calendar import last_ended_period
-from kcpf.model import Officer, Status
+from kcpf.model import Arrangement, Officer, Status
 from tests.builders import arrangement, at
 from tests.playground import (
     OFFICER,
@@ -43,6 +43,26 @@ pytestmark = pytest.mark.skipif(bool(missing_tools()), reason=missing_tools() or
 ON = (
     "01/11/2026"  # the day after the 2026/27-H1 update's deadline: `--on`, so the test does not hang on today
 )
+
+
+def _key_arrangement(register_path: Path, *, since: date) -> Arrangement:
+    """The officer's key partnership, key since `since`: its biannual updates are owed from then."""
+    register = SqliteRegister(register_path)
+    try:
+        return register.save(
+            arrangement(
+                reference=None,
+                title="Leisure centres",
+                responsible_officer=Officer(OFFICER.email, OFFICER.name),
+                status=Status.MONITORING,
+                key_since=since,
+            ),
+            action="record",
+            actor="test",
+            at=at(since),
+        )
+    finally:
+        register.close()
 
 
 async def _arrives(client: PlaygroundClient, phrase: str) -> Message:
@@ -75,22 +95,7 @@ def _remind(data_dir: str) -> str:
 
 async def test_kcpf_remind_reaches_the_officer_and_tp_in_their_playgrounds() -> None:
     async with running_playground((OFFICER, TP)) as running:
-        register = SqliteRegister(running.register_path)
-        try:
-            saved = register.save(
-                arrangement(
-                    reference=None,
-                    title="Leisure centres",
-                    responsible_officer=Officer(OFFICER.email, OFFICER.name),
-                    status=Status.MONITORING,
-                    key_since=date(2026, 6, 1),
-                ),
-                action="record",
-                actor="test",
-                at=at(date(2026, 6, 1)),
-            )
-        finally:
-            register.close()
+        saved = _key_arrangement(running.register_path, since=date(2026, 6, 1))
         jo, alex = running.clients[OFFICER], running.clients[TP]
         await jo.texts("help")  # each talks to the bot once: it keeps where to reach them
         await alex.texts("help")
@@ -128,22 +133,7 @@ async def test_post_api_notify_on_the_running_bot_reaches_the_officers_playgroun
     with tempfile.TemporaryDirectory(prefix="kcpf-remind-e2e-") as temp:
         data_dir = Path(temp) / "data"
         data_dir.mkdir()
-        register = SqliteRegister(data_dir / "register.sqlite3")
-        try:
-            saved = register.save(
-                arrangement(
-                    reference=None,
-                    title="Leisure centres",
-                    responsible_officer=Officer(OFFICER.email, OFFICER.name),
-                    status=Status.MONITORING,
-                    key_since=before.start,
-                ),
-                action="record",
-                actor="test",
-                at=at(before.start),
-            )
-        finally:
-            register.close()
+        saved = _key_arrangement(data_dir / "register.sqlite3", since=before.start)
         with servers(data_dir, Path(temp), (OFFICER,), own_settings=True) as running:
             async with connect(running.playgrounds[OFFICER]) as jo, aiohttp.ClientSession() as http:
                 await jo.texts("help")
