@@ -323,11 +323,17 @@ class AppTokenProvider:
             )
         return provider
 
+    # The SDK's interface has two more ways to get a token. KCPF signs in only as itself (client credentials):
+    # it keeps no token credential for Azure SDK clients (Blob state uses a connection string) and does no
+    # single sign-on for officers, so both are refused in words, as a scope that is not `.../.default` is.
+
     def get_token_credential(self) -> AsyncTokenCredential:
-        raise NotImplementedError("KCPF's bot uses no Azure SDK client that needs a token credential")
+        raise PermissionError(
+            "the bot signs in only as itself for its replies: it offers no token credential for Azure clients"
+        )
 
     async def acquire_token_on_behalf_of(self, scopes: list[str], user_assertion: str) -> str:
-        raise NotImplementedError("KCPF's bot does no on-behalf-of sign-in")
+        raise PermissionError("the bot signs in only as itself: it does no sign-in on an officer's behalf")
 
 
 def connection_manager(credentials: BotCredentials) -> ConnectionManager:

@@ -347,6 +347,20 @@ def _env(**values: str) -> dict[str, str]:
     return {"KCPF_DATA_DIR": "/tmp/kcpf-unused", **values}
 
 
+async def test_the_bot_signs_in_only_as_itself_and_refuses_other_sign_ins_in_words() -> None:
+    """The SDK's token-provider interface also offers Azure token credentials and on-behalf-of sign-in; KCPF
+    uses neither, and says so rather than failing obscurely."""
+    from bot.auth import AppTokenProvider
+
+    provider = AppTokenProvider(BotCredentials(APP_ID, TENANT, client_secret=SECRET))
+    with pytest.raises(PermissionError, match="only as itself"):
+        provider.get_token_credential()
+    with pytest.raises(PermissionError, match="on an officer's behalf"):
+        await provider.acquire_token_on_behalf_of(["https://graph.microsoft.com/.default"], "assertion")
+    with pytest.raises(PermissionError, match="app tokens"):
+        await provider.get_access_token("https://api.botframework.com", ["User.Read"])
+
+
 def test_a_secret_pasted_into_an_id_setting_is_not_shown_back() -> None:
     secret = "Xy8Q~kcpf.test_secret-value0123456789abcd"
     app = {"KCPF_APP_TENANT_ID": TENANT, "KCPF_APP_PASSWORD": SECRET}
