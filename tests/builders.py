@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.clock import LONDON
 from kcpf.model import Arrangement, ArrangementType, Council, Officer
+from kcpf.monitoring import Kpi, MonitoringUpdate, Rag, Risk, Trend
 
 OFFICER = Officer("jo.bloggs@chorley.gov.uk", "Jo Bloggs")
 
@@ -45,3 +46,22 @@ class FixedClock:
 
 def at(day: date, hour: int = 10) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=LONDON)
+
+
+def monitoring_update(period: str, performance: Rag = Rag.GREEN, **changes: Any) -> MonitoringUpdate:
+    """A submitted update for KCP-0001: one KPI on target, the given overall rating."""
+    base = MonitoringUpdate(
+        reference="KCP-0001",
+        period=period,
+        performance=performance,
+        kpis=(Kpi("Bins collected on time (%)", Decimal("99"), Decimal("99.2"), Rag.GREEN),),
+        achievements="New fleet in service",
+        issues_to_escalate="",
+        risks=(),
+        financial_stability=Risk("Accounts filed on time", Rag.GREEN, Trend.STABLE),
+        new_arrangements_identified="",
+        annual=None,
+        submitted_by=OFFICER.email,
+        submitted_at=at(date(2026, 10, 10)),
+    )
+    return dataclasses.replace(base, **changes)
