@@ -25,6 +25,7 @@ from kcpf.model import Arrangement, SourceRecord
 from kcpf.monitoring import MonitoringUpdate, Risk
 from kcpf.parsing import format_uk_date
 from kcpf.records import AuditEntry, Record, SmtDecision, from_data, to_data
+from kcpf.standing import Standing
 
 T = TypeVar("T")
 
@@ -129,9 +130,16 @@ def describe_entry(entry: AuditEntry) -> str:
 
 
 def arrangement_fields(
-    arrangement: Arrangement, history: Sequence[AuditEntry], schema: ListSchema, *, write_id: str
+    arrangement: Arrangement,
+    history: Sequence[AuditEntry],
+    schema: ListSchema,
+    *,
+    write_id: str,
+    standing: Standing | None = None,
+    area_names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The item fields for a stored arrangement (reference and version set) and its audit log so far."""
+    """The item fields for a stored arrangement (reference and version set) and its audit log so far, with
+    where it stands (`kcpf.standing`) for SharePoint's views; without a standing those columns are empty."""
     if arrangement.reference is None:
         raise InvalidInput("An arrangement is given its reference before it is sent to SharePoint.")
     officer = arrangement.responsible_officer
@@ -164,8 +172,40 @@ def arrangement_fields(
             WRITE_ID: write_id,
             HISTORY: encode(list(history)),
             "LastChange": describe_entry(history[-1]) if history else None,
+            **standing_values(standing, area_names or {}),
         },
     )
+
+
+def standing_values(standing: Standing | None, area_names: Mapping[str, str]) -> dict[str, Any]:
+    """The arrangement's standing columns: its latest RAG, the next update owed and when, its open
+    governance gaps (one line each: "Area name: plan (by 31 March 2027)") and their earliest target."""
+    if standing is None:
+        return dict.fromkeys(STANDING_COLUMNS)
+    gaps = [
+        area_names.get(g.area, g.area)
+        + (f": {g.plan}" if g.plan else "")
+        + (f" (by {format_uk_date(g.target_date)})" if g.target_date else "")
+        for g in standing.open_gaps
+    ]
+    return {
+        "LatestPerformance": standing.performance,
+        "NextUpdatePeriod": str(standing.next_update) if standing.next_update else None,
+        "NextUpdateDue": standing.next_update_due,
+        "OpenGovernanceGaps": len(standing.open_gaps),
+        "GovernanceGapPlans": _lines(gaps) or None,
+        "NextGapTargetDate": standing.next_gap_target,
+    }
+
+
+STANDING_COLUMNS: Final = (
+    "LatestPerformance",
+    "NextUpdatePeriod",
+    "NextUpdateDue",
+    "OpenGovernanceGaps",
+    "GovernanceGapPlans",
+    "NextGapTargetDate",
+)
 
 
 def _source_lines(source: SourceRecord) -> str:

@@ -63,10 +63,13 @@ from connectors.sharepoint.outbox import (
 from connectors.sharepoint.schema import Schema, load_schema
 from kcpf.assessment import Assessment
 from kcpf.errors import Conflict, InvalidInput, KcpfError, NotFound
+from kcpf.framework import CURRENT_VERSION, FrameworkVersion, framework_version
 from kcpf.governance import GovernanceReview
 from kcpf.model import Arrangement, Council, Status, format_reference
 from kcpf.monitoring import MonitoringUpdate
 from kcpf.records import AuditEntry, Record, SmtDecision, arrangement_changes, record_summary
+from kcpf.services import ArrangementFile
+from kcpf.standing import standing
 
 log = logging.getLogger("kcpf.sharepoint")
 
@@ -156,10 +159,14 @@ class SharePointRegister:
         apply_now: bool = True,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        framework: FrameworkVersion | None = None,
     ) -> None:
         self.graph = graph
         self.outbox = outbox
         self.schema = schema or load_schema()
+        # Its update deadlines and governance area names give each arrangement's standing columns.
+        self.framework = framework or framework_version(CURRENT_VERSION)
+        self._area_names = {a.key: a.name for a in self.framework.governance_areas}
         self.freshness = freshness
         self.apply_now = apply_now
         self._monotonic = monotonic
@@ -540,6 +547,13 @@ class SharePointRegister:
         arrangement_ops: dict[str, Operation] = {}
         record_ops: list[Operation] = []
         stored_all: list[Arrangement] = []
+        # Every save writes the arrangement's item, so its standing columns follow each new record.
+        reviews: dict[str, list[GovernanceReview]] = {}
+        for review in self._records(GovernanceReview):
+            reviews.setdefault(review.reference, []).append(review)
+        updates: dict[str, list[MonitoringUpdate]] = {}
+        for update in self._records(MonitoringUpdate):
+            updates.setdefault(update.reference, []).append(update)
         for arrangement, records in items:
             if arrangement.reference is None:
                 reference = format_reference(next_number)
@@ -569,8 +583,21 @@ class SharePointRegister:
             next_sequence += 1
             history = [*history, entry]
             earlier = arrangement_ops.get(reference)
+            for record in records:
+                if isinstance(record, GovernanceReview):
+                    reviews.setdefault(reference, []).append(record)
+                elif isinstance(record, MonitoringUpdate):
+                    updates.setdefault(reference, []).append(record)
+            file = ArrangementFile(
+                stored, (), (), tuple(reviews.get(reference, ())), tuple(updates.get(reference, ()))
+            )
             fields = mapping.arrangement_fields(
-                stored, history, self.schema.list(mapping.ARRANGEMENTS), write_id=""
+                stored,
+                history,
+                self.schema.list(mapping.ARRANGEMENTS),
+                write_id="",
+                standing=standing(file, self.framework.monitoring),
+                area_names=self._area_names,
             )
             # Two changes to one arrangement in one write become one item write of the last.
             arrangement_ops[reference] = Operation(
@@ -909,7 +936,11 @@ def officer_turn(key: str) -> Iterator[list[Receipt]]:
 
 @contextmanager
 def running_register(
-    settings: GraphSettings, data_dir: Path, *, freshness: float = DEFAULT_FRESHNESS
+    settings: GraphSettings,
+    data_dir: Path,
+    *,
+    freshness: float = DEFAULT_FRESHNESS,
+    framework: FrameworkVersion | None = None,
 ) -> Iterator[SharePointRegister]:
     """The SharePoint register as an application runs it: the Graph session, the outbox in the data
     directory and its background worker (started now, so writes left by a previous run are applied, and
@@ -926,7 +957,9 @@ def running_register(
         else min(settings.wait_limit, IN_REQUEST_WAIT),
     )
     outbox = Outbox(data_dir / OUTBOX_FILE)
-    register = SharePointRegister(GraphSession(patient_enough), outbox, freshness=freshness)
+    register = SharePointRegister(
+        GraphSession(patient_enough), outbox, freshness=freshness, framework=framework
+    )
     worker = OutboxWorker(register.flush, hold=register.held_for)
     register.on_wake(worker.wake)
     worker.start()

@@ -134,7 +134,9 @@ def _register(settings: Settings) -> Iterator[Register]:
         # Imported here: the Graph and sign-in libraries load only when SharePoint is used.
         from connectors.sharepoint.register import running_register
 
-        with running_register(settings.sharepoint, settings.data_dir) as sharepoint:
+        with running_register(
+            settings.sharepoint, settings.data_dir, framework=settings.framework()
+        ) as sharepoint:
             yield sharepoint
         return
     register = SqliteRegister(settings.register_path)

@@ -1,0 +1,98 @@
+"""The standing columns the register adapter keeps on each arrangement's item (latest RAG, next update owed,
+open governance gaps), which SharePoint's views filter on: right after each update and governance review."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.clock import LONDON
+from connectors.sharepoint.register import SharePointRegister
+from kcpf.governance import AreaAnswer, GovernanceReview, InPlace
+from kcpf.model import Status
+from kcpf.monitoring import Rag
+from tests.builders import arrangement, at, monitoring_update
+from tests.fake_graph import FakeGraph
+from tests.sharepoint_site import create_lists, session_for, sharepoint_register
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[FakeGraph]:
+    with FakeGraph.running(tmp_path) as fake:
+        create_lists(session_for(fake))
+        yield fake
+
+
+@pytest.fixture
+def register(fake: FakeGraph, tmp_path: Path) -> Iterator[SharePointRegister]:
+    with sharepoint_register(session_for(fake), tmp_path) as register:
+        yield register
+
+
+def item(fake: FakeGraph) -> dict[str, Any]:
+    (only,) = fake.graph.items("KCPF Arrangements")
+    return only
+
+
+def day(value: Any) -> date | None:
+    """A date-only column as the site shows it (midnight in the site's time zone)."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(LONDON).date()
+
+
+def test_the_standing_columns_follow_each_update_and_governance_review(
+    fake: FakeGraph, register: SharePointRegister
+) -> None:
+    key = arrangement(reference=None, status=Status.MONITORING, key_since=date(2026, 5, 20))
+    stored = register.save(key, action="record", actor="tp@chorley.gov.uk", at=at(date(2026, 5, 20)))
+    now = item(fake)
+    assert now.get("LatestPerformance") is None
+    assert now["NextUpdatePeriod"] == "2026/27-H1"
+    assert day(now["NextUpdateDue"]) == date(2026, 10, 31)
+    assert now["OpenGovernanceGaps"] == 0
+    assert now.get("GovernanceGapPlans") is None
+
+    update = monitoring_update("2026/27-H1", Rag.AMBER, reference=stored.reference)
+    stored = register.save(stored, action="update", actor="jo", at=at(date(2026, 10, 10)), records=[update])
+    now = item(fake)
+    assert now["LatestPerformance"] == "Amber"
+    assert now["NextUpdatePeriod"] == "2026/27-H2"
+    assert day(now["NextUpdateDue"]) == date(2027, 4, 30)
+
+    review = GovernanceReview(
+        stored.reference or "",
+        "2025.1",
+        (
+            AreaAnswer("aims_objectives", InPlace.YES),
+            AreaAnswer("roles_responsibilities", InPlace.NO, "Agree a RACI with Acme", date(2027, 3, 31)),
+            AreaAnswer("decision_making", InPlace.NO, "Align the board's timetable", date(2027, 1, 31)),
+        ),
+        "jo",
+        at(date(2026, 11, 2)),
+    )
+    stored = register.save(
+        stored, action="governance", actor="jo", at=at(date(2026, 11, 2)), records=[review]
+    )
+    now = item(fake)
+    assert now["OpenGovernanceGaps"] == 2
+    assert now["GovernanceGapPlans"] == (
+        "Roles and responsibilities: Agree a RACI with Acme (by 31 March 2027)\n"
+        "Decision making procedures: Align the board's timetable (by 31 January 2027)"
+    )
+    assert day(now["NextGapTargetDate"]) == date(2027, 1, 31)
+    assert now["LatestPerformance"] == "Amber"  # kept: computed from every record, not just the new one
+
+    # A change with no record keeps them; an arrangement that ends owes nothing more.
+    ended = dataclasses.replace(stored, status=Status.ENDED)
+    register.save(ended, action="end", actor="tp@chorley.gov.uk", at=at(date(2026, 12, 1)))
+    now = item(fake)
+    assert now.get("NextUpdateDue") is None
+    assert now.get("NextUpdatePeriod") is None
+    assert now["LatestPerformance"] == "Amber"
+    assert now["OpenGovernanceGaps"] == 2
