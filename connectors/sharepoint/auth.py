@@ -57,7 +57,7 @@ class Certificate:
 
 
 class TokenProvider:
-    """Gets (and caches, through msal) an app-only token for Graph. Thread-safe."""
+    """Gets (and caches, through msal) an app-only token for Graph, or for SharePoint REST. Thread-safe."""
 
     def __init__(
         self,
@@ -115,11 +115,18 @@ class TokenProvider:
             self.requests += 1  # the OpenID configuration
         return self._app
 
-    def token(self) -> str:
+    @property
+    def uses_certificate(self) -> bool:
+        """SharePoint REST takes app-only tokens got with a certificate only (not with a client secret)."""
+        return isinstance(self._credential, dict)
+
+    def token(self, scope: str | None = None) -> str:
+        """A token for Graph, or for `scope` (another resource's ".default" scope, such as SharePoint's
+        `https://tenant.sharepoint.com/.default`); msal caches each scope's token apart."""
         with self._lock:
             app = self._application()
             try:
-                cached = app.acquire_token_for_client(scopes=[self._scope])
+                cached = app.acquire_token_for_client(scopes=[scope or self._scope])
             except (ValueError, requests.RequestException) as error:
                 raise AuthFailed(
                     f"could not get a token from {self._authority}: {type(error).__name__}"
@@ -148,3 +155,8 @@ def token_roles(token: str) -> list[str] | None:
         return None
     roles = claims.get("roles") if isinstance(claims, dict) else None
     return [str(r) for r in roles] if isinstance(roles, list) else None
+
+
+def resource_scope(origin: str) -> str:
+    """The app-only scope of a resource by its scheme and host: all the app's granted permissions there."""
+    return f"{origin.rstrip('/')}{GRAPH_SCOPE_SUFFIX}"

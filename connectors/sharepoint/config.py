@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit
 
 GRAPH_BASE_URL: Final = "https://graph.microsoft.com/v1.0"
 AUTHORITY_HOST: Final = "https://login.microsoftonline.com"
@@ -41,7 +42,21 @@ class GraphSettings:
     # not waited there: the error carries it, and the caller waits without holding a lock or a turn.
     wait_limit: float | None = None
     upload_chunk: int = 10 * UPLOAD_CHUNK_UNIT  # 3.2 MiB, a multiple of 320 KiB
+    # Where SharePoint's own REST API is (scheme and host; views and column formatting, which Graph lacks).
+    # None: the site's own host, as in production; tests aim it at the fake.
+    sharepoint_url: str | None = None
+
+    @property
+    def sharepoint_origin(self) -> str:
+        """The scheme and host SharePoint REST is reached at, e.g. https://tenant.sharepoint.com."""
+        return origin_of(self.sharepoint_url or self.site_url)
 
     def __post_init__(self) -> None:
         if self.upload_chunk <= 0 or self.upload_chunk % UPLOAD_CHUNK_UNIT:
             raise ValueError(f"upload_chunk must be a multiple of {UPLOAD_CHUNK_UNIT} bytes")
+
+
+def origin_of(url: str) -> str:
+    """The scheme and host (and port) of an address."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -53,7 +53,13 @@ from urllib.parse import quote, urlsplit
 import requests
 import urllib3
 
-from connectors.sharepoint.auth import AuthFailed, Certificate, TokenProvider, token_roles
+from connectors.sharepoint.auth import (
+    AuthFailed,
+    Certificate,
+    TokenProvider,
+    resource_scope,
+    token_roles,
+)
 from connectors.sharepoint.config import (
     AUTHORITY_HOST,
     BATCH_LIMIT,
@@ -264,6 +270,50 @@ class GraphSession:
         except AuthFailed:
             return None
 
+    # --- SharePoint REST (what Graph v1.0 lacks: list views, column formatting) ---------------------------
+    # Same session, retries, Retry-After and deadlines as Graph; only the token's resource differs.
+    # Shapes (confirmed in pnp/cli-microsoft365 `spo list view add`, which posts
+    # {"parameters": {..., "ViewFields": {"results": [...]}}} with content-type odata=verbose and accept
+    # odata=nometadata; SP.ViewCreationInformation's members in Microsoft's SharePoint reference; updates
+    # as POST with X-HTTP-Method: MERGE and IF-MATCH: * per "Complete basic operations using SharePoint REST
+    # endpoints"): we send odata=verbose bodies with their __metadata type and read odata=nometadata answers
+    # (plain JSON; collections in "value").
+    @property
+    def uses_certificate(self) -> bool:
+        return self._tokens.uses_certificate
+
+    def rest_url(self, path: str) -> str:
+        """`{site}/_api/{path}` on SharePoint's host (`settings.sharepoint_origin`)."""
+        site_path = urlsplit(self.settings.site_url).path.rstrip("/")
+        return f"{self.settings.sharepoint_origin}{site_path}/_api/{path.lstrip('/')}"
+
+    def rest(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        merge: bool = False,
+        repeatable: bool = False,
+    ) -> dict[str, Any]:
+        """A SharePoint REST request on the configured site. `merge`: an update (POST with X-HTTP-Method:
+        MERGE and IF-MATCH: *), safe to repeat; `repeatable`: a POST that does no harm sent twice. Counted as
+        "REST GET", "REST POST", "REST MERGE"."""
+        headers = {"Accept": "application/json;odata=nometadata"}
+        if body is not None:
+            headers["Content-Type"] = "application/json;odata=verbose"
+        if merge:
+            headers |= {"X-HTTP-Method": "MERGE", "IF-MATCH": "*"}
+        return self._request(
+            method,
+            self.rest_url(path),
+            body=body,
+            headers=headers,
+            kind=f"REST {'MERGE' if merge else method}",
+            scope=resource_scope(self.settings.sharepoint_origin),
+            repeatable=merge or repeatable,
+        )
+
     # --- the site -------------------------------------------------------------------------------------
     def site_path(self) -> str:
         """`/sites/{hostname}:/{server-relative-path}` for the configured site URL (Graph's site by path)."""
@@ -421,6 +471,7 @@ class GraphSession:
         kind: str | None = None,
         authorise: bool = True,
         repeatable: bool = False,
+        scope: str | None = None,
     ) -> dict[str, Any]:
         url = path if path.startswith(("https://", "http://")) else f"{self._base}{path}"
         # Repeating these after a lost answer could apply them twice (or report a false 412).
@@ -435,11 +486,11 @@ class GraphSession:
                 raise Unavailable(504, "outOfTime", "no time left to ask Graph in this turn")
             if authorise:
                 try:
-                    send_headers["Authorization"] = f"Bearer {self._tokens.token()}"
+                    send_headers["Authorization"] = f"Bearer {self._tokens.token(scope)}"
                 except AuthFailed as error:
                     raise GraphError(401, "authFailed", str(error)) from None
             if body is not None:
-                send_headers["Content-Type"] = "application/json"
+                send_headers.setdefault("Content-Type", "application/json")
             self.requests_by_kind[kind or method] += 1
             failure: GraphError
             retry_after: float | None = None
@@ -603,12 +654,17 @@ def _json(response: requests.Response) -> dict[str, Any]:
 
 
 def _error(response: requests.Response) -> GraphError:
-    """Graph's error body: {"error": {"code", "message", "innerError": {"request-id"}}}."""
+    """Graph's error body: {"error": {"code", "message", "innerError": {"request-id"}}}; SharePoint REST's
+    (odata=nometadata): {"odata.error": {"code", "message": {"lang", "value"}}}, or for a token it refuses
+    {"error_description": "..."}."""
     body = _json(response)
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    assert isinstance(error, dict)
+    raw = body.get("error") if isinstance(body.get("error"), dict) else body.get("odata.error")
+    error = raw if isinstance(raw, dict) else {}
+    text = error.get("message")
+    if isinstance(text, dict):  # SharePoint REST
+        text = text.get("value")
     code = str(error.get("code") or response.reason or "error")
-    message = str(error.get("message") or f"HTTP {response.status_code}")
+    message = str(text or body.get("error_description") or f"HTTP {response.status_code}")
     inner = error.get("innerError") if isinstance(error.get("innerError"), dict) else {}
     request_id = str((inner or {}).get("request-id") or response.headers.get("request-id", ""))
     status = response.status_code

@@ -3,6 +3,11 @@
 Provisioning creates what is missing (lists with all their columns in one request, missing columns, the index
 on a filtered column, missing choices) and changes nothing that is already right; it never deletes. What it
 cannot put right without losing data (a column of the wrong type) is reported for an administrator.
+
+The list views and column formatting (views.json) go through SharePoint REST, after the Graph work: Graph has
+neither. A view that exists under its title but differs (filter, sorting, grouping, columns, row limit) is
+updated to match: a view holds no data, so nothing is lost. SharePoint REST takes an app-only token only
+when it was got with a certificate, and needs the SharePoint API's own Sites.Selected permission.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 from connectors.sharepoint.graph import GraphError, GraphSession
 from connectors.sharepoint.schema import Column, ListSchema, Schema
+from connectors.sharepoint.views import ColumnFormat, View, ViewManifest, same_query
 
 BROAD_ROLES = frozenset(
     {"Sites.ReadWrite.All", "Sites.FullControl.All", "Sites.Manage.All", "Sites.Read.All"}
@@ -42,9 +48,10 @@ class Report:
 
 
 class Provisioner:
-    def __init__(self, graph: GraphSession, schema: Schema) -> None:
+    def __init__(self, graph: GraphSession, schema: Schema, views: ViewManifest | None = None) -> None:
         self.graph = graph
         self.schema = schema
+        self.views = views  # None: lists and columns only
 
     # --- check --------------------------------------------------------------------------------------------
     def check(self) -> Report:
@@ -88,6 +95,17 @@ class Provisioner:
             notes.append(
                 f"{len(self.schema.lists)} lists and libraries and {count} columns as KCPF needs them"
             )
+        if self.views is not None:
+            if self.graph.uses_certificate:
+                before = len(problems)
+                self._rest_work(lists, problems, [], write=False)
+                if len(problems) == before:
+                    notes.append(
+                        f"{len(self.views.views)} views and the colour formatting of "
+                        f"{len(self.views.formats)} columns as KCPF defines them"
+                    )
+            else:
+                notes.append(f"views and column formatting not checked: {_NO_CERTIFICATE}")
         return Report(tuple(problems), notes=tuple(notes))
 
     def _provision(self) -> Report:
@@ -100,7 +118,9 @@ class Provisioner:
         for wanted in self.schema.lists:
             found = lists.get(wanted.display_name.lower())
             if found is None:
-                self._create_list(wanted, problems, changes)
+                created = self._create_list(wanted, problems, changes)
+                if created is not None:
+                    lists[wanted.display_name.lower()] = created
                 continue
             if (found.get("list") or {}).get("template", wanted.template) != wanted.template:
                 problems.extend(self._list_problems(wanted, found))
@@ -108,7 +128,136 @@ class Provisioner:
             columns = self._columns(found)
             for column in wanted.columns:
                 self._provision_column(wanted, found, column, columns.get(column.name), problems, changes)
+        if self.views is not None:
+            if self.graph.uses_certificate:
+                self._rest_work(lists, problems, changes, write=True)
+            else:  # the Graph work is done; the rest needs a certificate, or an administrator's hand
+                problems.append(
+                    Problem(
+                        "views and column formatting", f"not made: {_NO_CERTIFICATE}", _NO_CERTIFICATE_FIX
+                    )
+                )
         return Report(tuple(problems), tuple(changes))
+
+    # --- views and column formatting, through SharePoint REST ------------------------------------------
+    def _rest_work(
+        self,
+        lists: dict[str, dict[str, Any]],
+        problems: list[Problem],
+        changes: list[str],
+        *,
+        write: bool,
+    ) -> None:
+        assert self.views is not None
+        for wanted in self.schema.lists:
+            views, formats = self.views.for_list(wanted.key)
+            found = lists.get(wanted.display_name.lower())
+            if (not views and not formats) or found is None:
+                continue  # a missing list is reported (or created) above
+            base = f"web/lists(guid'{found['id']}')"
+            where = f"{_kind(wanted)} “{wanted.display_name}”"
+            try:
+                if views:
+                    self._views(wanted, base, views, problems, changes, write=write)
+                if formats:
+                    self._formats(wanted, base, formats, problems, changes, write=write)
+            except GraphError as error:
+                problems.append(_rest_problem(where, error))
+                return  # the same refusal would follow for every other list
+
+    def _views(
+        self,
+        wanted: ListSchema,
+        base: str,
+        views: tuple[View, ...],
+        problems: list[Problem],
+        changes: list[str],
+        *,
+        write: bool,
+    ) -> None:
+        answer = self.graph.rest("GET", f"{base}/views?$select=Id,Title,ViewQuery,RowLimit")
+        have = {str(v.get("Title", "")).lower(): v for v in answer.get("value", [])}
+        for view in views:
+            where = f"view “{view.title}” of the {_kind(wanted)} “{wanted.display_name}”"
+            found = have.get(view.title.lower())
+            if found is None:
+                if not write:
+                    problems.append(
+                        Problem(where, "is missing", "run `kcpf sharepoint provision` to create it")
+                    )
+                    continue
+                self.graph.rest("POST", f"{base}/views/add", view.creation())
+                changes.append(f"created the {where}")
+                continue
+            path = f"{base}/views(guid'{found['Id']}')"
+            fields = self.graph.rest("GET", f"{path}/viewfields").get("Items") or []
+            differs = []
+            if not same_query(str(found.get("ViewQuery") or ""), view.query()):
+                differs.append("its filter, sorting or grouping")
+            if [str(f) for f in fields] != list(view.columns):
+                differs.append("its columns")
+            if found.get("RowLimit") != view.row_limit:
+                differs.append("its row limit")
+            if not differs:
+                continue
+            what = f"differs from manifests/sharepoint/views.json ({' and '.join(differs)})"
+            if not write:
+                problems.append(
+                    Problem(
+                        where,
+                        what,
+                        "run `kcpf sharepoint provision`, which updates it (a view holds no data: nothing is "
+                        "lost)",
+                    )
+                )
+                continue
+            # A view holds no items, only how they are shown: updating it in place loses nothing.
+            update = {
+                "__metadata": {"type": "SP.View"},
+                "ViewQuery": view.query(),
+                "RowLimit": view.row_limit,
+            }
+            self.graph.rest("POST", path, update, merge=True)
+            if "its columns" in differs:
+                self.graph.rest("POST", f"{path}/viewfields/removeallviewfields", repeatable=True)
+                for column in view.columns:
+                    self.graph.rest("POST", f"{path}/viewfields/addviewfield('{column}')", repeatable=True)
+            changes.append(f"updated the {where} to match views.json ({' and '.join(differs)})")
+
+    def _formats(
+        self,
+        wanted: ListSchema,
+        base: str,
+        formats: tuple[ColumnFormat, ...],
+        problems: list[Problem],
+        changes: list[str],
+        *,
+        write: bool,
+    ) -> None:
+        answer = self.graph.rest("GET", f"{base}/fields?$select=InternalName,CustomFormatter")
+        have = {str(f.get("InternalName")): f for f in answer.get("value", [])}
+        for fmt in formats:
+            column = fmt.column
+            where = f"{_kind(wanted)} “{wanted.display_name}”, column {column.name} ({column.display_name})"
+            found = have.get(column.name)
+            if found is None:
+                continue  # the missing column is reported (or added) above
+            if _formatter(found.get("CustomFormatter")) == fmt.formatter():
+                continue
+            if not write:
+                problems.append(
+                    Problem(
+                        where,
+                        "lacks the formatting that shows each value as its word on its colour",
+                        "run `kcpf sharepoint provision`",
+                    )
+                )
+                continue
+            body = {"__metadata": {"type": "SP.Field"}, "CustomFormatter": json.dumps(fmt.formatter())}
+            self.graph.rest(
+                "POST", f"{base}/fields/getbyinternalnameortitle('{column.name}')", body, merge=True
+            )
+            changes.append(f"{where}: set its formatting (each value as its word, on its colour)")
 
     # --- the parts ------------------------------------------------------------------------------------------
     def _site(self, problems: list[Problem]) -> dict[str, Any] | None:
@@ -247,15 +396,18 @@ class Provisioner:
                 )
         return problems
 
-    def _create_list(self, wanted: ListSchema, problems: list[Problem], changes: list[str]) -> None:
+    def _create_list(
+        self, wanted: ListSchema, problems: list[Problem], changes: list[str]
+    ) -> dict[str, Any] | None:
         try:
-            self.graph.post(f"/sites/{self.graph.site_id()}/lists", wanted.definition())
+            created = self.graph.post(f"/sites/{self.graph.site_id()}/lists", wanted.definition())
         except GraphError as error:
             problems.append(_write_problem(f"{_kind(wanted)} “{wanted.display_name}”", error))
-            return
+            return None
         changes.append(
             f"created the {_kind(wanted)} “{wanted.display_name}” with {len(wanted.columns)} columns"
         )
+        return created
 
     def _provision_column(
         self,
@@ -300,6 +452,47 @@ class Provisioner:
                 changes.append(f"{where}: {' and '.join(done)}")
         except GraphError as error:
             problems.append(_write_problem(where, error))
+
+
+_NO_CERTIFICATE = (
+    "SharePoint's own API, which makes list views and column formatting (Microsoft Graph cannot), accepts an "
+    "app only when it signs in with a certificate, and KCPF_SP_CLIENT_SECRET is a client secret"
+)
+_NO_CERTIFICATE_FIX = (
+    "give the app a certificate (upload it to the app registration; set "
+    "KCPF_SP_CERTIFICATE_PATH instead of KCPF_SP_CLIENT_SECRET) and run `kcpf sharepoint provision` "
+    "again, or have a site owner create the views and column formatting by hand as "
+    "manifests/sharepoint/views.json describes them. The lists, library and columns are done"
+)
+
+
+def _formatter(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) and text.strip() else None
+    except json.JSONDecodeError:
+        return None
+
+
+def _rest_problem(where: str, error: GraphError) -> Problem:
+    if error.status == 401 or error.code == "authFailed":
+        return Problem(
+            f"{where}: views and column formatting", f"refused ({error.message})", _NO_CERTIFICATE_FIX
+        )
+    if error.status == 403:
+        return Problem(
+            f"{where}: views and column formatting",
+            "the app may not use SharePoint's own API on the site",
+            "in the app registration's API permissions add Office 365 SharePoint Online's Sites.Selected "
+            "application permission (next to Microsoft Graph's) and grant admin consent; the site's write "
+            "grant covers both. Then run `kcpf sharepoint provision` again",
+        )
+    if error.retry_after or error.status in {429, 502, 503, 504}:
+        return _unreachable(error)
+    return Problem(
+        f"{where}: views and column formatting",
+        f"could not be made ({error.status} {error.message})",
+        "run `kcpf sharepoint provision` again; if it persists, check KCPF_SP_REST_URL",
+    )
 
 
 def _unreachable(error: GraphError) -> Problem:

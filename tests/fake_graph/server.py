@@ -7,6 +7,8 @@ with FakeGraph.running(tmp_path) as fake:
     fake.graph.items("KCPF Arrangements")     # the store, for assertions
     fake.counts                               # HTTP requests by operation; fake.graph.operations
                                               # also counts $batch sub-requests
+    fake.sharepoint_origin                    # its SharePoint REST (views, column formatting), on
+                                              # https://localhost:PORT so its tokens have their own audience
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from cryptography import x509
 
 from connectors.sharepoint.graph import GraphSettings
 from tests.fake_graph.faults import Fault, Faults
+from tests.fake_graph.rest import handle_rest, rest_error
 from tests.fake_graph.store import BATCH_LIMIT, Graph, Reply, error
 from tests.fake_graph.tls import app_certificate, server_certificate
 
@@ -50,12 +53,14 @@ class FakeGraph:
         hostname: str = HOSTNAME,
         site_path: str = SITE_PATH,
         app_roles: tuple[str, ...] = ("Sites.Selected",),
+        sharepoint_roles: tuple[str, ...] = ("Sites.Selected",),
     ) -> None:
         self.directory = directory
         self.tenant_id = tenant_id
         self.client_id = client_id
         self.client_secret = client_secret or secrets.token_urlsafe(24)
         self.app_roles = app_roles
+        self.sharepoint_roles = sharepoint_roles  # the SharePoint API's application permissions
         self.certificate_path = directory / "kcpf-app.pem"
         cert_pem, self.thumbprint = app_certificate(self.certificate_path)
         self._public_key = x509.load_pem_x509_certificate(cert_pem.encode()).public_key()
@@ -82,6 +87,12 @@ class FakeGraph:
         return f"{self.origin}/v1.0"
 
     @property
+    def sharepoint_origin(self) -> str:
+        """SharePoint REST's host: another name for this server (its certificate covers both), so a token
+        asked for its scope has SharePoint's audience, not Graph's."""
+        return f"https://localhost:{self.port}"
+
+    @property
     def authority_host(self) -> str:
         return self.origin
 
@@ -104,6 +115,7 @@ class FakeGraph:
             "authority_host": self.authority_host,
             "ca_bundle": self.ca_path,
             "timeout": 2.0,
+            "sharepoint_url": self.sharepoint_origin,
         }
         values.update(overrides)
         return GraphSettings(**values)
@@ -200,6 +212,12 @@ class FakeGraph:
             reply = self.graph.upload_status(path.rsplit("/", 1)[-1])
         elif path.startswith("/upload/"):
             reply = self.graph.upload_chunk(path.rsplit("/", 1)[-1], request.headers, body)
+        elif "/_api/" in path:
+            app_id = self._authorise_sharepoint(request)
+            if isinstance(app_id, Reply):
+                reply = app_id
+            else:
+                reply = handle_rest(self.graph, request.method, path, request.headers, body, app_id=app_id)
         elif not path.startswith("/v1.0/"):
             reply = error(404, "notFound", "Not a Graph path")
         else:
@@ -240,6 +258,33 @@ class FakeGraph:
             & set(claims.get("roles", []))
         ):
             return error(403, "accessDenied", "Either scp or roles claim need to be present in the token.")
+        return str(claims["appid"])
+
+    def _authorise_sharepoint(self, request: web.Request) -> str | Reply:
+        """SharePoint REST's checks: a token for SharePoint's audience, got with a certificate (appidacr 2;
+        SharePoint Online refuses app-only tokens got with a client secret), with the SharePoint API's
+        Sites.Selected (or a broad role)."""
+        header = request.headers.get("Authorization", "")
+        try:
+            claims = jwt.decode(
+                header.removeprefix("Bearer "),
+                self._signing_key,
+                algorithms=["HS256"],
+                audience=self.sharepoint_origin,
+            )
+        except jwt.InvalidAudienceError:
+            return Reply(401, {"error_description": "Invalid audience Uri."})
+        except jwt.PyJWTError:
+            return Reply(401, {"error_description": "Invalid JWT token."})
+        if claims.get("appidacr") != "2":
+            return Reply(401, {"error_description": "Unsupported app only token."})
+        roles = set(claims.get("roles", []))
+        if "Sites.Selected" not in roles and not {"Sites.FullControl.All", "Sites.Manage.All"} & roles:
+            return rest_error(
+                403,
+                "-2147024891, System.UnauthorizedAccessException",
+                "Access denied. You do not have permission to perform this action or access this resource.",
+            )
         return str(claims["appid"])
 
     def _batch(self, body: bytes, app_id: str) -> Reply:
@@ -332,13 +377,16 @@ class FakeGraph:
             return _oauth_error("invalid_client", 7000215, "Invalid client secret provided.")
         self.tokens_issued += 1
         now = int(time.time())
+        # The scope names the resource: SharePoint's host, or (anything else) Graph.
+        sharepoint = str(form.get("scope", "")).startswith(self.sharepoint_origin)
         token = jwt.encode(
             {
-                "aud": "https://graph.microsoft.com",
+                "aud": self.sharepoint_origin if sharepoint else "https://graph.microsoft.com",
                 "iss": f"https://sts.windows.net/{self.tenant_id}/",
                 "appid": self.client_id,
+                "appidacr": "2" if isinstance(assertion, str) else "1",  # certificate, or client secret
                 "tid": self.tenant_id,
-                "roles": list(self.app_roles),
+                "roles": list(self.sharepoint_roles if sharepoint else self.app_roles),
                 "iat": now,
                 "nbf": now,
                 "exp": now + 3600,
@@ -407,6 +455,8 @@ def _operation(method: str, path: str) -> str:
     """A coarse name for the request counter: method and the shape of the path."""
     if path.startswith("/upload/"):
         return "PUT upload-chunk"
+    if "/_api/" in path:
+        return f"REST {method}"  # MERGE travels as POST with X-HTTP-Method
     if path == "/v1.0/$batch":
         return "POST $batch"
     if "/items/delta" in path:

@@ -104,6 +104,9 @@ class FakeList:
     next_id: int = 1
     drive_id: str | None = None
     tombstones: list[tuple[int, int]] = field(default_factory=list)  # (seq, item id)
+    # SharePoint REST only (Graph has neither): the list's views, and column formatting by internal name.
+    views: list[dict[str, Any]] = field(default_factory=list)
+    formatters: dict[str, str] = field(default_factory=dict)
 
     def column(self, name: str) -> dict[str, Any] | None:
         return next((c for c in self.columns if c["name"] == name), None)
