@@ -3,20 +3,34 @@ names each problem (permissions, site, lists, columns) with what to do."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connectors.sharepoint.graph import GraphSession
+from connectors.sharepoint.graph import GraphError, GraphSession
 from connectors.sharepoint.provision import Provisioner
 from connectors.sharepoint.schema import load_schema
+from connectors.sharepoint.views import load_views
 from kcpf.cli import main
 from tests.fake_graph import FakeGraph, Fault
 
 SCHEMA = load_schema()
-WRITES = ("lists.create", "columns.create", "columns.update", "items.create", "items.update", "items.delete")
+VIEWS = load_views(SCHEMA)
+WRITES = (
+    "lists.create",
+    "columns.create",
+    "columns.update",
+    "items.create",
+    "items.update",
+    "items.delete",
+    "rest.views.create",
+    "rest.views.update",
+    "rest.viewfields.update",
+    "rest.fields.update",
+)
 
 
 @pytest.fixture
@@ -25,8 +39,12 @@ def fake(tmp_path: Path) -> Iterator[FakeGraph]:
         yield running
 
 
-def provisioner(fake: FakeGraph, **overrides: Any) -> Provisioner:
-    return Provisioner(GraphSession(fake.graph_settings(**overrides), sleep=lambda _: None), SCHEMA)
+def provisioner(
+    fake: FakeGraph, *, views: bool = True, sleep: Any = lambda _: None, **overrides: Any
+) -> Provisioner:
+    """With the app's certificate (SharePoint REST takes no other), unless a client secret is given."""
+    settings = fake.graph_settings(certificate="client_secret" not in overrides, **overrides)
+    return Provisioner(GraphSession(settings, sleep=sleep), SCHEMA, VIEWS if views else None)
 
 
 def problems(fake: FakeGraph, **overrides: Any) -> list[str]:
@@ -36,7 +54,7 @@ def problems(fake: FakeGraph, **overrides: Any) -> list[str]:
 def test_provisioning_creates_every_list_and_column_then_has_nothing_to_do(fake: FakeGraph) -> None:
     first = provisioner(fake).provision()
     assert first.ok
-    assert len(first.changes) == len(SCHEMA.lists)
+    assert len(first.changes) == len(SCHEMA.lists) + len(VIEWS.views) + len(VIEWS.formats)
     for wanted in SCHEMA.lists:
         created = fake.graph.list_named(wanted.display_name)
         assert created.template == wanted.template
@@ -173,6 +191,7 @@ def sharepoint_env(fake: FakeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         "KCPF_GRAPH_BASE_URL": fake.base_url,
         "KCPF_GRAPH_AUTHORITY": fake.authority_host,
         "KCPF_GRAPH_CA_BUNDLE": str(fake.ca_path),
+        "KCPF_SP_REST_URL": fake.sharepoint_origin,
     }.items():
         monkeypatch.setenv(name, value)
     return fake
@@ -190,10 +209,11 @@ def test_the_commands_check_provision_and_check_again(
     out = capsys.readouterr().out
     assert "done: created the list “KCPF Arrangements” with" in out
     assert "done: created the library “KCPF Reports” with 2 columns" in out
+    assert "done: created the view “Open governance gaps” of the list “KCPF Arrangements”" in out
 
     assert main(["sharepoint", "provision"]) == 0
     assert capsys.readouterr().out == (
-        "Nothing to do: the site already has every list, library and column KCPF needs.\n"
+        "Nothing to do: the site already has every list, library, column and view KCPF needs.\n"
     )
 
     assert main(["sharepoint", "check"]) == 0
@@ -217,3 +237,119 @@ def test_sharepoint_failing_part_way_is_a_problem_not_a_traceback(fake: FakeGrap
     report = provisioner(fake, max_retries=2).check()
     assert [p.where for p in report.problems] == ["SharePoint"]
     assert "stopped answering part-way" in report.problems[0].what
+
+
+# --- views and column formatting (SharePoint REST) -------------------------------------------------------
+
+REST_WRITES = ("rest.views.create", "rest.views.update", "rest.viewfields.update", "rest.fields.update")
+
+
+def test_provisioning_creates_the_views_and_formatting_then_makes_no_rest_write(fake: FakeGraph) -> None:
+    first = provisioner(fake).provision()
+    assert first.ok
+    arrangements = fake.graph.list_named("KCPF Arrangements")
+    made = {v["Title"]: v for v in arrangements.views}
+    assert set(made) == {v.title for v in VIEWS.views}
+    for view in VIEWS.views:
+        assert made[view.title]["ViewQuery"] == view.query()
+        assert made[view.title]["fields"] == list(view.columns)
+        assert made[view.title]["PersonalView"] is False
+        assert made[view.title]["DefaultView"] is False
+    for fmt in VIEWS.formats:
+        the_list = fake.graph.list_named(SCHEMA.list(fmt.list_key).display_name)
+        assert json.loads(the_list.formatters[fmt.column.name]) == fmt.formatter()
+    assert fake.counts["REST POST"] == len(VIEWS.views) + len(VIEWS.formats)  # each MERGE is a POST
+
+    fake.reset_counts()
+    second = provisioner(fake).provision()
+    assert second.ok
+    assert second.changes == ()
+    assert not any(fake.graph.operations[w] for w in REST_WRITES)
+    assert fake.counts["REST POST"] == 0
+    # Reads only: the views and their fields of the one list with views, the fields of the two formatted.
+    assert fake.counts["REST GET"] == 1 + len(VIEWS.views) + 2
+
+
+def test_check_names_each_missing_view_and_formatting(fake: FakeGraph) -> None:
+    assert provisioner(fake, views=False).provision().ok  # lists and columns only
+    found = problems(fake)
+    assert len(found) == len(VIEWS.views) + len(VIEWS.formats)
+    assert (
+        "view “Awaiting SMT's decision” of the list “KCPF Arrangements”: is missing. What to do: run "
+        "`kcpf sharepoint provision` to create it"
+    ) in found
+    assert (
+        "list “KCPF Monitoring Updates”, column Performance (Performance (RAG)): lacks the formatting that "
+        "shows each value as its word on its colour. What to do: run `kcpf sharepoint provision`"
+    ) in found
+    assert not any(fake.graph.operations[w] for w in REST_WRITES)  # check only reads
+
+
+def test_a_view_changed_by_hand_is_reported_then_put_back(fake: FakeGraph) -> None:
+    provisioner(fake).provision()
+    view = next(
+        v for v in fake.graph.list_named("KCPF Arrangements").views if v["Title"] == "Open governance gaps"
+    )
+    view["ViewQuery"] = '<OrderBy><FieldRef Name="Title" /></OrderBy>'
+    view["fields"] = ["LinkTitle"]
+    assert problems(fake) == [
+        "view “Open governance gaps” of the list “KCPF Arrangements”: differs from manifests/sharepoint/"
+        "views.json (its filter, sorting or grouping and its columns). What to do: run `kcpf sharepoint "
+        "provision`, which updates it (a view holds no data: nothing is lost)"
+    ]
+    report = provisioner(fake).provision()
+    assert report.changes == (
+        "updated the view “Open governance gaps” of the list “KCPF Arrangements” to match views.json "
+        "(its filter, sorting or grouping and its columns)",
+    )
+    wanted = next(v for v in VIEWS.views if v.title == "Open governance gaps")
+    assert view["ViewQuery"] == wanted.query()
+    assert view["fields"] == list(wanted.columns)
+    assert len(fake.graph.list_named("KCPF Arrangements").views) == len(VIEWS.views)  # updated, not added
+    assert problems(fake) == []
+
+
+def test_with_a_client_secret_the_lists_are_made_and_the_views_need_a_certificate(fake: FakeGraph) -> None:
+    report = provisioner(fake, client_secret=fake.client_secret).provision()
+    assert len(report.changes) == len(SCHEMA.lists)  # all the Graph work
+    (problem,) = report.problems
+    assert problem.where == "views and column formatting"
+    assert "certificate" in problem.what
+    assert "KCPF_SP_CERTIFICATE_PATH" in problem.fix
+    assert "manifests/sharepoint/views.json" in problem.fix
+    assert fake.counts["REST GET"] + fake.counts["REST POST"] == 0  # not even tried: it would be refused
+    notes = provisioner(fake, client_secret=fake.client_secret).check().notes
+    assert any(n.startswith("views and column formatting not checked:") for n in notes)
+
+
+def test_sharepoint_refuses_a_token_got_with_a_client_secret(fake: FakeGraph) -> None:
+    """The fake, like SharePoint Online: a REST call with a secret-based token is 401, and is named so."""
+    provisioner(fake, views=False).provision()
+    session = GraphSession(fake.graph_settings(), sleep=lambda _: None)
+    arrangements = fake.graph.list_named("KCPF Arrangements")
+    with pytest.raises(GraphError) as refused:
+        session.rest("GET", f"web/lists(guid'{arrangements.id}')/views")
+    assert refused.value.status == 401
+    assert refused.value.message == "Unsupported app only token."
+    assert problems(fake) != []  # with the certificate it reads fine (and finds the views missing)
+
+
+def test_without_the_sharepoint_api_permission_the_fix_is_named(tmp_path: Path) -> None:
+    with FakeGraph.running(tmp_path, sharepoint_roles=()) as fake:
+        report = provisioner(fake).provision()
+    assert len(report.changes) == len(SCHEMA.lists)
+    (problem,) = report.problems
+    assert problem.where == "list “KCPF Arrangements”: views and column formatting"
+    assert "Office 365 SharePoint Online's Sites.Selected" in problem.fix
+    assert "write grant covers both" in problem.fix
+
+
+def test_throttled_rest_requests_wait_as_long_as_sharepoint_asks(fake: FakeGraph) -> None:
+    waits: list[float] = []
+    fake.faults.schedule(
+        Fault("throttle", retry_after=3, only="/_api/"), Fault("throttle", retry_after=5, only="/_api/")
+    )
+    report = provisioner(fake, sleep=waits.append).provision()
+    assert report.ok
+    assert waits == [3.0, 5.0]
+    assert len(fake.graph.list_named("KCPF Arrangements").views) == len(VIEWS.views)

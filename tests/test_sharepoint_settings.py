@@ -130,3 +130,22 @@ def test_sharepoint_settings_given_before_the_switch_are_checked_and_kept() -> N
     assert settings.sharepoint is not None
     with pytest.raises(InvalidSetting, match="KCPF_SP_CLIENT_ID"):
         Settings.from_env(env(KCPF_STORE="sqlite", KCPF_SP_CLIENT_ID="not a guid"))
+
+
+def test_sharepoint_rest_is_the_site_host_unless_given() -> None:
+    default = Settings.from_env(env()).sharepoint
+    assert default is not None
+    assert default.sharepoint_url is None
+    assert default.sharepoint_origin == "https://chorleysouthribble.sharepoint.com"
+    local = Settings.from_env(env(KCPF_SP_REST_URL="https://localhost:8443/")).sharepoint
+    assert local is not None
+    assert local.sharepoint_origin == "https://localhost:8443"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["http://localhost:8443", "https://chorleysouthribble.sharepoint.com/sites/kcpf", "localhost"],
+)
+def test_a_bad_sharepoint_rest_address_is_named(value: str) -> None:
+    with pytest.raises(InvalidSetting, match=r"^KCPF_SP_REST_URL is "):
+        Settings.from_env(env(KCPF_SP_REST_URL=value))

@@ -476,7 +476,10 @@ def _formatter(text: Any) -> Any:
 def _rest_problem(where: str, error: GraphError) -> Problem:
     if error.status == 401 or error.code == "authFailed":
         return Problem(
-            f"{where}: views and column formatting", f"refused ({error.message})", _NO_CERTIFICATE_FIX
+            f"{where}: views and column formatting",
+            f"SharePoint refused the app's sign-in ({error.message}); its own API accepts an app only when "
+            "it signs in with a certificate uploaded to the app registration",
+            _NO_CERTIFICATE_FIX,
         )
     if error.status == 403:
         return Problem(

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from bot.endpoints import BOT_OPENID_METADATA_URL, LOGIN_AUTHORITY
 from connectors.sharepoint.config import AUTHORITY_HOST, GRAPH_BASE_URL, GraphSettings
@@ -348,7 +348,22 @@ def _sharepoint(env: Mapping[str, str]) -> GraphSettings:
         graph_base_url=_https_url(env, "KCPF_GRAPH_BASE_URL", GRAPH_BASE_URL),
         authority_host=_https_url(env, "KCPF_GRAPH_AUTHORITY", AUTHORITY_HOST),
         ca_bundle=ca_bundle,
+        sharepoint_url=_sharepoint_rest(env, parts),
     )
+
+
+def _sharepoint_rest(env: Mapping[str, str], site: SplitResult) -> str | None:
+    """KCPF_SP_REST_URL: where SharePoint's own REST API is (views, column formatting), scheme and host
+    only; by default the site's (tests aim it at a fake)."""
+    default = f"https://{site.netloc}"
+    value = _https_url(env, "KCPF_SP_REST_URL", default)
+    parts = urlsplit(value)
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise InvalidSetting(
+            f"KCPF_SP_REST_URL is “{value}”: give only the scheme and host, such as {default} "
+            "(the default: the host of KCPF_SP_SITE_URL)."
+        )
+    return None if value == default else value
 
 
 def _https_url(env: Mapping[str, str], name: str, default: str) -> str:

@@ -1,6 +1,6 @@
 """`kcpf sharepoint`: prepare and check the SharePoint site the register lives in (KCPF_STORE=sharepoint).
 
-kcpf sharepoint check       what is missing or wrong (permissions, site, lists, columns); exit 2 if any
+kcpf sharepoint check       what is missing or wrong (permissions, site, lists, columns, views); exit 2 if any
 kcpf sharepoint provision   create what is missing; change nothing that is right; never delete
 
 Both work before the switch to SharePoint: with KCPF_STORE=sqlite they use the KCPF_SP_* settings if given.
@@ -30,7 +30,9 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
     group = commands.add_parser("sharepoint", help="the SharePoint site the register lives in")
     sub = group.add_subparsers(dest="sharepoint_command", required=True, parser_class=Parser)
     sub.add_parser("check", help="say what is missing or misconfigured before the bot goes live")
-    sub.add_parser("provision", help="create the lists, library and columns KCPF needs (never deletes)")
+    sub.add_parser(
+        "provision", help="create the lists, library, columns and views KCPF needs (never deletes)"
+    )
     handlers: dict[str, SubHandler] = {"check": _check, "provision": _provision}
     # The register adapter's half adds its commands (`outbox`) here, next to these.
     handlers.update(_outbox_commands(sub))
@@ -62,14 +64,16 @@ ADMIN_WAIT = 60.0  # seconds
 def _provisioner(app: Application) -> Provisioner:
     from connectors.sharepoint.provision import Provisioner
     from connectors.sharepoint.schema import SchemaInvalid, load_schema
+    from connectors.sharepoint.views import load_views
 
     try:
         schema = load_schema()
+        views = load_views(schema)
     except SchemaInvalid as error:
         raise InvalidSetting(
             f"The SharePoint schema in manifests/sharepoint is not usable: {error}"
         ) from None
-    return Provisioner(graph_session(app.settings.sharepoint), schema)
+    return Provisioner(graph_session(app.settings.sharepoint), schema, views)
 
 
 def _check(app: Application, args: argparse.Namespace) -> int:
@@ -91,7 +95,7 @@ def _provision(app: Application, args: argparse.Namespace) -> int:
     if not report.ok:
         return EXIT_BAD_INPUT
     if not report.changes:
-        print("Nothing to do: the site already has every list, library and column KCPF needs.")
+        print("Nothing to do: the site already has every list, library, column and view KCPF needs.")
     else:
         print(f"{plural(len(report.changes), 'change')} made; `kcpf sharepoint check` confirms the site.")
     return EXIT_OK
