@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from connectors.clock import LONDON
+from connectors.sharepoint.mapping import STANDING_COLUMNS
 from connectors.sharepoint.register import SharePointRegister
 from kcpf.governance import AreaAnswer, GovernanceReview, InPlace
 from kcpf.model import Status
@@ -96,3 +97,38 @@ def test_the_standing_columns_follow_each_update_and_governance_review(
     assert now.get("NextUpdatePeriod") is None
     assert now["LatestPerformance"] == "Amber"
     assert now["OpenGovernanceGaps"] == 2
+
+
+def test_items_saved_before_the_standing_columns_are_brought_up_to_date_once(
+    fake: FakeGraph, tmp_path: Path
+) -> None:
+    (tmp_path / "before").mkdir()
+    with sharepoint_register(session_for(fake), tmp_path / "before") as register:
+        key = arrangement(reference=None, status=Status.MONITORING, key_since=date(2026, 5, 20))
+        stored = register.save(key, action="record", actor="tp", at=at(date(2026, 5, 20)))
+        update = monitoring_update("2026/27-H1", Rag.RED, reference=stored.reference)
+        register.save(stored, action="update", actor="jo", at=at(date(2026, 10, 10)), records=[update])
+        register.save(
+            arrangement(reference=None, title="Not key"),
+            action="record",
+            actor="tp",
+            at=at(date(2026, 5, 20)),
+        )
+    items = fake.graph.list_named("KCPF Arrangements").items
+    for stored_item in items.values():  # as an item saved before KCPF kept these columns
+        for name in STANDING_COLUMNS:
+            stored_item.fields.pop(name, None)
+    version = items[1].fields["KcpfVersion"]
+
+    (tmp_path / "after").mkdir()
+    with sharepoint_register(session_for(fake), tmp_path / "after") as register:
+        assert register.refresh_standing() == (2, 0)  # the key one, and the other's gap count of 0
+        first = items[1].fields
+        assert first["LatestPerformance"] == "Red"
+        assert first["NextUpdatePeriod"] == "2026/27-H2"
+        assert day(first["NextUpdateDue"]) == date(2027, 4, 30)
+        assert first["KcpfVersion"] == version  # no new version, no audit entry
+        fake.reset_counts()
+        assert register.refresh_standing() == (0, 0)  # up to date: nothing sent
+        assert fake.graph.operations["items.update"] == 0
+        assert register.get(stored.reference or "").version == version

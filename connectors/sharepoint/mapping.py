@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
@@ -196,6 +196,41 @@ def standing_values(standing: Standing | None, area_names: Mapping[str, str]) ->
         "GovernanceGapPlans": _lines(gaps) or None,
         "NextGapTargetDate": standing.next_gap_target,
     }
+
+
+def standing_fields(
+    standing: Standing | None, area_names: Mapping[str, str], schema: ListSchema
+) -> dict[str, Any]:
+    """The standing columns alone, typed as Graph takes them (to bring an item up to date)."""
+    return {
+        name: _typed(schema.column(name), value)
+        for name, value in standing_values(standing, area_names).items()
+    }
+
+
+def standing_differs(
+    found: Mapping[str, Any], wanted: Mapping[str, Any], schema: ListSchema
+) -> dict[str, Any]:
+    """The standing columns whose stored value differs from `wanted` (as `standing_fields` gives them). A
+    date-only column is stored as midnight in the site's time zone, which is within 14 hours of the UTC
+    midnight KCPF sends: that is the same date."""
+    changed = {}
+    for name, value in wanted.items():
+        have = found.get(name)
+        if schema.column(name).type == "date" and isinstance(have, str) and isinstance(value, str):
+            try:
+                apart = abs(
+                    datetime.fromisoformat(have.replace("Z", "+00:00"))
+                    - datetime.fromisoformat(value.replace("Z", "+00:00"))
+                )
+            except ValueError:
+                apart = None
+            if apart is not None and apart <= timedelta(hours=14):
+                continue
+        elif have == value or (have in (None, "") and value in (None, "")):
+            continue
+        changed[name] = value
+    return changed
 
 
 STANDING_COLUMNS: Final = (

@@ -630,6 +630,60 @@ class SharePointRegister:
         write = PendingWrite(key, actor, action, self._wall_clock(), operations)
         return write, stored_all
 
+    # The standing columns of items saved before they existed
+
+    def refresh_standing(self) -> tuple[int, int]:
+        """Brings each arrangement item's standing columns (latest RAG, next update owed, open governance
+        gaps) up to date with its records, without a new version or audit entry: for items last saved
+        before KCPF kept those columns. Every later save keeps them anyway. Returns (items changed, items
+        someone changed meanwhile, left for their next save). Run it while nobody is saving: a save read
+        before it would be refused as changed by someone else (If-Match), and asked to try again."""
+        self._fresh()
+        schema = self.schema.list(mapping.ARRANGEMENTS)
+        with self._lock:
+            items = sorted(self._lists[mapping.ARRANGEMENTS].items.values(), key=lambda i: i.number)
+            reviews: dict[str, list[GovernanceReview]] = {}
+            for review in self._records(GovernanceReview):
+                reviews.setdefault(review.reference, []).append(review)
+            updates: dict[str, list[MonitoringUpdate]] = {}
+            for update in self._records(MonitoringUpdate):
+                updates.setdefault(update.reference, []).append(update)
+        requests: list[BatchRequest] = []
+        targets: list[_Item] = []
+        for item in items:
+            reference = item.value.reference
+            file = ArrangementFile(
+                item.value, (), (), tuple(reviews.get(reference, ())), tuple(updates.get(reference, ()))
+            )
+            wanted = mapping.standing_fields(
+                standing(file, self.framework.monitoring), self._area_names, schema
+            )
+            changed = mapping.standing_differs(item.fields, wanted, schema)
+            if changed:
+                path = f"{self._items_path(mapping.ARRANGEMENTS)}/{item.id}/fields"
+                requests.append(
+                    BatchRequest(
+                        str(len(requests)), "PATCH", path, body=changed, headers={"If-Match": item.etag}
+                    )
+                )
+                targets.append(item)
+        done = stale = 0
+        for response, item in zip(self.graph.batch(requests), targets, strict=True):
+            if response.ok:
+                with self._lock:
+                    self._absorb_fields(
+                        mapping.ARRANGEMENTS,
+                        item.id,
+                        str(response.body.get("@odata.etag", "")),
+                        {**item.fields, **response.body},
+                    )
+                done += 1
+            elif response.status == 412:
+                stale += 1
+            else:
+                raise _graph_error(response)
+        return done, stale
+
     # Applying the outbox
 
     def flush(self, *, wait: float | None = None) -> bool:

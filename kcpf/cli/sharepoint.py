@@ -2,6 +2,7 @@
 
 kcpf sharepoint check       what is missing or wrong (permissions, site, lists, columns, views); exit 2 if any
 kcpf sharepoint provision   create what is missing; change nothing that is right; never delete
+kcpf sharepoint standing    bring each arrangement's standing columns up to date (once, after upgrading)
 
 Both work before the switch to SharePoint: with KCPF_STORE=sqlite they use the KCPF_SP_* settings if given.
 """
@@ -33,7 +34,11 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
     sub.add_parser(
         "provision", help="create the lists, library, columns and views KCPF needs (never deletes)"
     )
-    handlers: dict[str, SubHandler] = {"check": _check, "provision": _provision}
+    sub.add_parser(
+        "standing",
+        help="bring each arrangement's standing columns (RAG, next update due, governance gaps) up to date",
+    )
+    handlers: dict[str, SubHandler] = {"check": _check, "provision": _provision, "standing": _standing}
     # The register adapter's half adds its commands (`outbox`) here, next to these.
     handlers.update(_outbox_commands(sub))
 
@@ -98,6 +103,23 @@ def _provision(app: Application, args: argparse.Namespace) -> int:
         print("Nothing to do: the site already has every list, library, column and view KCPF needs.")
     else:
         print(f"{plural(len(report.changes), 'change')} made; `kcpf sharepoint check` confirms the site.")
+    return EXIT_OK
+
+
+def _standing(app: Application, args: argparse.Namespace) -> int:
+    """Once, after upgrading: the views filter on columns each save keeps, so items last saved before
+    then are brought up to date (no new version, no audit entry)."""
+    from connectors.sharepoint.register import SharePointRegister
+
+    register = app.framework.register
+    if not isinstance(register, SharePointRegister):
+        raise InvalidSetting(
+            "KCPF_STORE is not sharepoint: the standing columns are kept only in the SharePoint lists."
+        )
+    changed, stale = register.refresh_standing()
+    print(f"{plural(changed, 'arrangement')} brought up to date; the rest already were.")
+    if stale:
+        print(f"{plural(stale, 'arrangement')} changed meanwhile: their next save brings them up to date.")
     return EXIT_OK
 
 
