@@ -259,6 +259,7 @@ def test_provisioning_creates_the_views_and_formatting_then_makes_no_rest_write(
         the_list = fake.graph.list_named(SCHEMA.list(fmt.list_key).display_name)
         assert json.loads(the_list.formatters[fmt.column.name]) == fmt.formatter()
     assert fake.counts["REST POST"] == len(VIEWS.views) + len(VIEWS.formats)  # each MERGE is a POST
+    assert fake.tokens_issued == 2  # one for Graph, one for SharePoint: one provider, each scope cached
 
     fake.reset_counts()
     second = provisioner(fake).provision()
