@@ -396,6 +396,30 @@ async def test_a_register_that_cannot_be_read_is_a_page_in_words(tmp_path: Path)
             await client.close()
 
 
+class Broken(SqliteRegister):
+    """A register failing in a way nobody planned for."""
+
+    def arrangements(self, **filters: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+
+async def test_an_unexpected_failure_is_a_page_in_words_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Broken(tmp_path / "register.sqlite3") as register:
+        client = await serve(FrameworkService(register, FixedClock(at(TODAY)), FRAMEWORK_2025))
+        try:
+            response = await client.get("/register")
+            text = await response.text()
+        finally:
+            await client.close()
+    assert response.status == 500
+    assert "could not be shown because of an unexpected problem" in text
+    assert "disk on fire" not in text
+    assert "Traceback" not in text
+    assert any(r.name == "kcpf.register_page" and r.exc_info for r in caplog.records)
+
+
 # Signed access, when the bot is on a public address.
 
 
@@ -543,3 +567,81 @@ async def test_the_bot_hands_out_the_register_link(tmp_path: Path) -> None:
             assert response.status == 200
             assert "Leisure centres" in await response.text()
         assert "*register*" in await bot.chat(OFFICER).texts("help")
+
+
+# Colours: WCAG 2.2 AA contrast, computed from the stylesheet's own values.
+
+
+def rules() -> dict[str, dict[str, str]]:
+    """Each selector of the stylesheet with its declarations (later rules win, as in the browser)."""
+    text = re.sub(r"/\*.*?\*/", "", CSS.read_text(encoding="utf-8"), flags=re.S)
+    found: dict[str, dict[str, str]] = {}
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", text):
+        declarations = {
+            name.strip(): value.strip()
+            for name, _, value in (d.partition(":") for d in body.split(";"))
+            if value.strip()
+        }
+        for selector in selectors.split(","):
+            found.setdefault(" ".join(selector.split()), {}).update(declarations)
+    return found
+
+
+def luminance(colour: str) -> float:
+    hex_ = colour.lstrip("#")
+    channels = [int(hex_[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    lighter, darker = sorted((luminance(one), luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_the_contrast_helper_agrees_with_known_ratios() -> None:
+    assert contrast("#000000", "#ffffff") == pytest.approx(21)
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # the classic just-too-light grey
+
+
+def test_every_text_colour_has_at_least_4_5_to_1_on_its_background() -> None:
+    css = rules()
+
+    def colour(selector: str, name: str = "color") -> str:
+        value = css[selector][name]
+        assert re.fullmatch(r"#[0-9a-f]{6}", value), (selector, name, value)
+        return value
+
+    page = colour("body", "background-color")
+    backgrounds = {
+        "page": page,
+        "even rows": colour("tbody tr:nth-child(even)", "background-color"),
+        "filters": colour(".filters", "background-color"),
+        "gap rows": colour("tr.gap", "background-color"),
+    }
+    pairs = {
+        "text": (colour("body"), backgrounds.values()),
+        "links": (colour("a"), backgrounds.values()),
+        "visited links": (colour("a:visited"), backgrounds.values()),
+        "hints": (colour(".hint"), [backgrounds["filters"]]),
+        "overdue": (colour(".overdue"), backgrounds.values()),
+        "problem heading": (colour(".problem h2"), [colour(".problem", "background-color")]),
+        "masthead": (colour(".masthead"), [colour(".masthead", "background-color")]),
+        "footer": (colour(".footer"), [colour(".footer", "background-color")]),
+        "button": (
+            colour("button"),
+            [colour("button", "background-color"), colour("button:hover", "background-color")],
+        ),
+        "focused": (colour(":focus-visible"), [colour(":focus-visible", "background-color")]),
+        "skip link": (colour(".skip-link"), [colour(".skip-link", "background-color")]),
+    }
+    for rag in ("green", "amber", "red", "none"):
+        pairs[f"RAG {rag}"] = (colour(f".rag-{rag}"), [colour(f".rag-{rag}", "background-color")])
+    for name, (text, behind) in pairs.items():
+        for background in behind:
+            assert contrast(text, background) >= 4.5, (name, text, background, contrast(text, background))
+    # The focus outline is 3px and stands out at least 3:1 from the page (non-text contrast).
+    outline = css[":focus-visible"]["outline"].split()
+    assert outline[:2] == ["3px", "solid"]
+    assert contrast(outline[2], page) >= 3
+    assert contrast(outline[2], css[":focus-visible"]["background-color"]) >= 3

@@ -44,7 +44,7 @@ from kcpf.register_view import (
 )
 from kcpf.services import FrameworkService
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kcpf.register_page")  # into the log file, with the bot's
 
 SCOPE = "register"  # what a register access token grants
 ACCESS_PARAMETER = "access"
