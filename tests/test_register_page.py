@@ -277,7 +277,7 @@ async def test_a_bad_filter_on_the_csv_is_a_plain_message(client: Client) -> Non
     response = await client.get("/register.csv?sort=partner")
     assert response.status == 400
     assert response.content_type == "text/plain"
-    assert (await response.text()).startswith("Sort: “partner” is not a column to sort by.")
+    assert (await response.text()).startswith("Sort: “partner” is not one of the choices.")
 
 
 # One arrangement.

@@ -126,8 +126,8 @@ def test_every_filter_is_read() -> None:
         ("officer", "jo bloggs", "Responsible officer: “jo bloggs” is not an email address"),
         ("key", "maybe", "Key or not: “maybe” is not one of the choices. Choose yes or no"),
         ("q", "x" * 201, "Search: 201 characters is too long; search for at most 200"),
-        ("sort", "partner", "Sort: “partner” is not a column to sort by. Choose one of reference, title"),
-        ("order", "up", "Order: “up” is not an order. Choose asc (ascending) or desc (descending)"),
+        ("sort", "partner", "Sort: “partner” is not one of the choices. Choose one of reference, title"),
+        ("order", "up", "Order: “up” is not one of the choices. Choose asc (ascending) or desc (descending)"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_filter_and_its_choices(name: str, value: str, says: str) -> None:
