@@ -632,7 +632,11 @@ def test_every_text_colour_has_at_least_4_5_to_1_on_its_background() -> None:
             colour("button"),
             [colour("button", "background-color"), colour("button:hover", "background-color")],
         ),
-        "focused": (colour(":focus-visible"), [colour(":focus-visible", "background-color")]),
+        "focused link": (colour("a:focus-visible"), [colour("a:focus-visible", "background-color")]),
+        "focused button": (
+            colour("button:focus-visible"),
+            [colour("button:focus-visible", "background-color")],
+        ),
         "skip link": (colour(".skip-link"), [colour(".skip-link", "background-color")]),
     }
     for rag in ("green", "amber", "red", "none"):
@@ -644,4 +648,5 @@ def test_every_text_colour_has_at_least_4_5_to_1_on_its_background() -> None:
     outline = css[":focus-visible"]["outline"].split()
     assert outline[:2] == ["3px", "solid"]
     assert contrast(outline[2], page) >= 3
-    assert contrast(outline[2], css[":focus-visible"]["background-color"]) >= 3
+    for background in (*backgrounds.values(), css["a:focus-visible"]["background-color"]):
+        assert contrast(outline[2], background) >= 3
