@@ -472,6 +472,7 @@ async def test_without_a_valid_link_or_cookie_the_register_is_refused_in_words(g
         html = await page(client, path, 403)
         assert "type “register” to the bot" in html
         assert "Leisure centres" not in html
+        assert "Back to the register" not in html  # it would only be refused again
     token = guarded.access.token()
     expires, signature = token.split(".")
     tampered = [

@@ -106,7 +106,8 @@ def register_routes(
     stylesheet = resources.files(__package__).joinpath("static/register.css").read_bytes()
 
     def refused(status: int, title: str, message: str) -> web.Response:
-        return _html(status, env.get_template("message.html").render(title=title, message=message))
+        page = env.get_template("message.html").render(title=title, message=message, back=status != 403)
+        return _html(status, page)
 
     def guarded(
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
