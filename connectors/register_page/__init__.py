@@ -88,6 +88,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("connectors.register_page", "templates"),
         autoescape=True,
+        auto_reload=False,  # packaged templates never change while running: no stat per request
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
