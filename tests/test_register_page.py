@@ -342,8 +342,12 @@ async def test_every_page_carries_the_security_headers_and_no_script(client: Cli
         assert "default-src 'none'" in policy
         assert "frame-ancestors 'none'" in policy
         assert "script-src" not in policy
-    css = await client.get("/register-assets/register.css")
+    link = re.search(r'<link rel="stylesheet" href="([^"]+)">', await page(client, "/register"))
+    assert link is not None
+    assert re.fullmatch(r"/register-assets/register\.css\?v=[0-9a-f]{12}", link[1])  # changes with it
+    css = await client.get(link[1])
     assert css.status == 200
+    assert await css.read() == CSS.read_bytes()
     assert css.content_type == "text/css"
     assert "max-age" in css.headers["Cache-Control"]
 

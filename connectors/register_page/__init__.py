@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -105,6 +106,8 @@ def register_routes(
     """The page's routes, for `app.add_routes`. `access` None: the page is open (loopback only)."""
     env = environment()
     stylesheet = resources.files(__package__).joinpath("static/register.css").read_bytes()
+    # Browsers keep the stylesheet a day: its address changes with its content, so a new release shows.
+    env.globals["stylesheet"] = f"{STYLESHEET}?v={hashlib.sha256(stylesheet).hexdigest()[:12]}"
 
     def refused(status: int, title: str, message: str) -> web.Response:
         page = env.get_template("message.html").render(title=title, message=message, back=status != 403)
