@@ -468,6 +468,11 @@ async def test_a_signed_link_is_traded_for_a_cookie_that_opens_the_register(guar
         response = await client.get(path, headers=with_cookie)
         assert response.status == 200, path
     assert (await client.get("/register-assets/register.css")).status == 200  # the stylesheet is public
+    one = guarded.access.url("https://kcpf.chorley.gov.uk", "KCP-0002")
+    assert one.startswith("https://kcpf.chorley.gov.uk/register/KCP-0002?access=")
+    deep = await client.get(urlsplit(one).path + "?" + urlsplit(one).query, allow_redirects=False)
+    assert deep.status == 303
+    assert deep.headers["Location"] == "/register/KCP-0002"
 
 
 async def test_without_a_valid_link_or_cookie_the_register_is_refused_in_words(guarded: Guarded) -> None:
@@ -542,7 +547,7 @@ async def test_kcpf_serve_opens_the_page_only_on_this_machine(tmp_path: Path, pu
         with application(chosen) as app:
             services = bot_services(app, storage, "https://kcpf.chorley.gov.uk")
             assert services.register_link is not None
-            link = services.register_link()
+            link = services.register_link("")
             async with TestClient(TestServer(create_app(services))) as client:
                 response = await client.get("/register", allow_redirects=False)
                 if public:
@@ -572,6 +577,10 @@ async def test_the_bot_hands_out_the_register_link(tmp_path: Path) -> None:
             assert response.status == 200
             assert "Leisure centres" in await response.text()
         assert "*register*" in await bot.chat(OFFICER).texts("help")
+        said = await bot.chat(OFFICER).texts("register kcp-1")
+        link = f"[open it]({bot.base_url}/register/KCP-0001)"
+        assert f"KCP-0001 Leisure centres, read-only, in your browser: {link}" in said
+        assert "no contract or partnership" in (await bot.chat(OFFICER).texts("register KCP-0404")).lower()
 
 
 # Colours: WCAG 2.2 AA contrast, computed from the stylesheet's own values.

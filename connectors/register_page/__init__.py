@@ -77,11 +77,26 @@ class RegisterAccess:
     def token(self) -> str:
         return self.links.token(SCOPE, self.clock.now() + timedelta(hours=self.hours))
 
-    def url(self, base_url: str) -> str:
-        return f"{base_url.rstrip('/')}/register?{ACCESS_PARAMETER}={self.token()}"
+    def url(self, base_url: str, reference: str = "") -> str:
+        return f"{page_url(base_url, reference)}?{ACCESS_PARAMETER}={self.token()}"
 
     def check(self, token: str) -> datetime:
         return self.links.verify_token(SCOPE, token, self.clock.now())
+
+
+def page_url(base_url: str, reference: str = "") -> str:
+    """The register page (or one arrangement's) at `base_url`, the bot's public address."""
+    return f"{base_url.rstrip('/')}/register" + (f"/{reference}" if reference else "")
+
+
+def register_link(base_url: str, access: RegisterAccess | None) -> Callable[[str], str]:
+    """What the bot hands out for the page (or one arrangement's, given its reference): signed when the
+    page needs it."""
+
+    def link(reference: str = "") -> str:
+        return access.url(base_url, reference) if access else page_url(base_url, reference)
+
+    return link
 
 
 def environment() -> jinja2.Environment:
