@@ -34,7 +34,7 @@ from kcpf.register_view import csv_rows, parse_query, register_rows, select
 from kcpf.services import FrameworkService
 from tests.bot_harness import OFFICER, running_bot
 from tests.builders import FixedClock, at
-from tests.report_register import TODAY, TP, Built, built
+from tests.report_register import JO, TODAY, TP, Built, built, governance
 
 Client = TestClient[web.Request, web.Application]
 SECRET = b"a register page secret of 32 bytes!"
@@ -278,6 +278,23 @@ async def test_a_bad_filter_on_the_csv_is_a_plain_message(client: Client) -> Non
     assert response.status == 400
     assert response.content_type == "text/plain"
     assert (await response.text()).startswith("Sort: “partner” is not one of the choices.")
+
+
+async def test_the_table_follows_every_write_and_the_day(client: Client, sample: Built) -> None:
+    def waste_cells(html: str) -> list[str]:
+        found = re.search(r'<a href="/register/KCP-0002">KCP-0002</a></th>(.*?)</tr>', html, re.S)
+        assert found is not None
+        return re.findall(r"<td[^>]*>(.*?)</td>", found[1], re.S)
+
+    assert waste_cells(await page(client, "/register"))[-1] == "1"
+    waste = sample.sample.waste
+    sample.kcpf.edit(TP, waste, title="Waste and recycling")
+    assert waste_cells(await page(client, "/register"))[0] == "Waste and recycling"
+    governance(sample.kcpf, JO, waste, {})  # a record saved with the arrangement: no gap left
+    assert waste_cells(await page(client, "/register"))[-1] == "0"
+    assert "(overdue)" not in waste_cells(await page(client, "/register"))[-2]
+    sample.kcpf.clock.set(date(2027, 5, 1))  # type: ignore[attr-defined]  # past the 30 April deadline
+    assert "(overdue)" in waste_cells(await page(client, "/register"))[-2]
 
 
 # One arrangement.

@@ -52,6 +52,7 @@ ACCESS_PARAMETER = "access"
 COOKIE = "kcpf_register"
 COOKIE_PATHS = ("/register", "/register.csv")  # a cookie's path covers /register/… but not /register.csv
 STYLESHEET = "/register-assets/register.css"
+REBUILD_AFTER = timedelta(minutes=1)
 
 HEADERS = {
     "Cache-Control": "no-store",
@@ -155,10 +156,21 @@ def register_routes(
 
         return guard
 
+    # The rows last built, what they were built from and when. Every write to the register saves an
+    # arrangement and raises its version (records are only ever saved with one), so the same references at
+    # the same versions on the same day give the same rows: only the arrangements are read again to know.
+    # Kept a minute at most, in case a register's copy shows a write's arrangement before its record.
+    built: list[tuple[object, datetime, list[RegisterRow]]] = []
+
     def rows() -> list[RegisterRow]:
-        return register_rows(
-            framework.files(framework.arrangements()), framework.rules.monitoring, clock.now().date()
-        )
+        arrangements = framework.arrangements()
+        now = clock.now()
+        key = (now.date(), [(a.reference, a.version) for a in arrangements])
+        if built and built[0][0] == key and now - built[0][1] < REBUILD_AFTER:
+            return built[0][2]
+        made = register_rows(framework.files(arrangements), framework.rules.monitoring, now.date())
+        built[:] = [(key, now, made)]
+        return made
 
     def page(params: Mapping[str, str]) -> tuple[int, str]:
         everything = rows()
