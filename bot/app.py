@@ -78,6 +78,8 @@ class BotServices:
     app_id: str = ""
     register_is_local: bool = False  # SQLite: framework calls run on the event loop
     reporting: Reporting | None = None
+    # A link to the register page, or one arrangement's given its reference (signed when public).
+    register_link: Callable[[str], str] | None = None
     saves: Saves | None = None
     routes: Sequence[web.RouteDef] = field(default_factory=tuple)  # more pages of the bot's web app
     # The app registration: incoming tokens checked, replies signed, only its tenant served. None: local.
@@ -224,7 +226,13 @@ class KcpfBot:
                 if send:
                     await self._send(context, said.replies)
                 return said
-            turn = Turn(self.services.framework, actor, self.services.clock.now(), self.services.reporting)
+            turn = Turn(
+                self.services.framework,
+                actor,
+                self.services.clock.now(),
+                self.services.reporting,
+                self.services.register_link,
+            )
             stored = state.conversation.get_value(key, target_cls=FlowRecord)
             flow = stored.flow if isinstance(stored, FlowRecord) else None
             if self.services.register_is_local and not slow:

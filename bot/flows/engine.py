@@ -122,6 +122,7 @@ class Turn:
     actor: Actor
     now: datetime
     reporting: Reporting | None = None
+    register_link: Callable[[str], str] | None = None  # the read-only register page (or a reference's)
 
 
 @dataclass(frozen=True)
