@@ -60,6 +60,7 @@ def test_serve_answers_health_and_messages_then_stops(tmp_path: Path) -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=15)
     assert f"listening on http://127.0.0.1:{port}/api/messages" in stderr
+    assert f"The register page (is open): http://127.0.0.1:{port}/register" in stderr
     assert "Traceback" not in stderr
 
 

@@ -208,6 +208,12 @@ def _serve(app: Application, args: argparse.Namespace) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+        register = "opens through a link from the bot (type “register”)" if authenticated else "is open"
+        print(
+            f"The register page ({register}): http://{args.host}:{args.port}/register",
+            file=sys.stderr,
+            flush=True,
+        )
 
     try:
         try:
