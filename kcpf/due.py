@@ -85,6 +85,25 @@ def obligations(
     return sorted(owed, key=lambda o: (_officer_key(o.officer), o.due_date, o.reference))
 
 
+def next_update_owed(
+    framework: FrameworkVersion, arrangement: Arrangement, submitted: Iterable[str], on: date
+) -> Period | None:
+    """The half-year whose update a key arrangement owes first on `on`: the earliest ended one not submitted
+    (as `obligations` counts them), else the first one from the half-year under way that has none."""
+    if arrangement.status not in KEY_STATUSES:
+        return None
+    done = set(submitted)
+    for period in _periods_owed(arrangement, on, framework.monitoring.periods_looked_back):
+        if period.label not in done:
+            return period
+    period = Period.containing(on)
+    if arrangement.key_since is not None and arrangement.key_since > period.end:
+        period = Period.containing(arrangement.key_since)
+    while period.label in done:
+        period = period.next
+    return period
+
+
 def _periods_owed(arrangement: Arrangement, on: date, look_back: int) -> Sequence[Period]:
     period = last_ended_period(on)
     periods: list[Period] = []

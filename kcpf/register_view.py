@@ -15,7 +15,7 @@ from typing import Final, Literal, TypeVar
 from kcpf.assessment import Assessment, describe_term, suggest, term_months
 from kcpf.calendar import Period
 from kcpf.errors import InvalidInput
-from kcpf.framework import FrameworkVersion, MonitoringRules
+from kcpf.framework import FrameworkVersion
 from kcpf.governance import GovernanceReview
 from kcpf.model import Council, Officer, Status, normalise_email
 from kcpf.monitoring import MonitoringUpdate, Rag
@@ -198,11 +198,13 @@ class RegisterRow:
         return self.officer.name or self.officer.email
 
 
-def register_rows(files: Sequence[ArrangementFile], rules: MonitoringRules, today: date) -> list[RegisterRow]:
+def register_rows(
+    files: Sequence[ArrangementFile], framework: FrameworkVersion, today: date
+) -> list[RegisterRow]:
     rows = []
     for file in files:
         a = file.arrangement
-        where = standing(file, rules)
+        where = standing(file, framework, today)
         rows.append(
             RegisterRow(
                 reference=a.reference or "",
@@ -396,7 +398,7 @@ def arrangement_page(
     file: ArrangementFile, history: Sequence[AuditEntry], framework: FrameworkVersion, today: date
 ) -> ArrangementPage:
     a = file.arrangement
-    where = standing(file, framework.monitoring)
+    where = standing(file, framework, today)
     officer = a.responsible_officer
     term = ""
     if a.start_date and a.end_date:

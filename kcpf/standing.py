@@ -1,8 +1,10 @@
 """Where an arrangement stands, as people reviewing the register see it: its latest RAG, the next monitoring
 update it owes and when, and its open governance gaps. The register page and SharePoint's views show these.
 
-Nothing here depends on today: the next update owed is the half-year after the latest one submitted (or, with
-none yet, the half-year in which the arrangement became key), so it can be stored and filtered on.
+The next update owed is the one `kcpf due` and the reminders chase first on the given day: the earliest
+ended half-year without an update (looking back as far as they do), else the half-year under way. It stays
+right as days pass until an update is submitted (a save, which works it out again), so SharePoint can store it
+and filter on it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from kcpf.calendar import Period
-from kcpf.framework import MonitoringRules
+from kcpf.due import next_update_owed
+from kcpf.framework import FrameworkVersion
 from kcpf.governance import AreaAnswer
 from kcpf.model import KEY_STATUSES
 from kcpf.monitoring import MonitoringUpdate, Rag
@@ -24,7 +27,7 @@ class Standing:
     is_key: bool  # on the framework and monitored (SMT decided it is key, and it has not ended)
     performance: Rag | None  # the latest monitoring update's overall RAG; None before the first
     latest_update: MonitoringUpdate | None
-    next_update: Period | None  # the half-year whose update is owed next; None when not key or not known
+    next_update: Period | None  # the half-year whose update is owed first; None when not key
     next_update_due: date | None
     open_gaps: tuple[AreaAnswer, ...]  # from the latest governance self-assessment
 
@@ -37,16 +40,11 @@ class Standing:
         return self.next_update_due is not None and on > self.next_update_due
 
 
-def standing(file: ArrangementFile, rules: MonitoringRules) -> Standing:
+def standing(file: ArrangementFile, framework: FrameworkVersion, on: date) -> Standing:
     arrangement = file.arrangement
     is_key = arrangement.status in KEY_STATUSES
     latest = max(file.updates, key=lambda u: Period.parse(u.period), default=None)
-    next_update: Period | None = None
-    if is_key:
-        if latest is not None:
-            next_update = Period.parse(latest.period).next
-        elif arrangement.key_since is not None:
-            next_update = Period.containing(arrangement.key_since)
+    next_update = next_update_owed(framework, arrangement, (u.period for u in file.updates), on)
     review = file.latest_governance
     return Standing(
         reference=arrangement.reference or "",
@@ -54,6 +52,6 @@ def standing(file: ArrangementFile, rules: MonitoringRules) -> Standing:
         performance=None if latest is None else latest.performance,
         latest_update=latest,
         next_update=next_update,
-        next_update_due=None if next_update is None else next_update.due_date(rules),
+        next_update_due=None if next_update is None else next_update.due_date(framework.monitoring),
         open_gaps=() if review is None else review.gaps,
     )

@@ -254,7 +254,7 @@ async def test_the_csv_is_what_the_page_shows_in_the_same_order(client: Client, 
     assert lines[0][0] == "Reference"
     assert lines[0][-1] == "Open governance gaps"
     assert [line[0] for line in lines[1:]] == references(await page(client, f"/register?{query}"))
-    rows = register_rows(sample.kcpf.files(sample.kcpf.arrangements()), FRAMEWORK_2025.monitoring, TODAY)
+    rows = register_rows(sample.kcpf.files(sample.kcpf.arrangements()), FRAMEWORK_2025, TODAY)
     assert lines == csv_rows(select(rows, parse_query({k: v[0] for k, v in parse_qs(query).items()})))
     assert lines[1] == [
         "KCP-0001",

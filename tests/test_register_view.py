@@ -249,7 +249,7 @@ def test_rows_come_from_the_files_with_where_each_stands() -> None:
         ),
         ArrangementFile(arrangement(reference="KCP-0008", responsible_officer=None), (), (), (), ()),
     ]
-    first, second = register_rows(files, FRAMEWORK_2025.monitoring, TODAY)
+    first, second = register_rows(files, FRAMEWORK_2025, TODAY)
     assert (first.reference, first.is_key, first.rag, first.open_gaps) == ("KCP-0007", True, Rag.AMBER, 1)
     assert first.next_update_due == date(2026, 10, 31)
     assert first.update_overdue  # 2026/27-H1 was due by 31 October
@@ -360,4 +360,5 @@ def test_the_page_puts_updates_and_history_newest_first() -> None:
     assert [u.period for u in page.updates] == ["2026/27-H1", "2025/26-H2"]
     assert [e.sequence for e in page.history] == [2, 1]
     assert page.rag is Rag.RED
-    assert page.next_update_due == date(2027, 4, 30)
+    assert page.next_update_due == date(2025, 10, 31)  # 2025/26-H1, the half-year it became key, is missing
+    assert page.update_overdue

@@ -169,7 +169,7 @@ def register_routes(
         key = (now.date(), [(a.reference, a.version) for a in arrangements])
         if built and built[0][0] == key and now - built[0][1] < REBUILD_AFTER:
             return built[0][2]
-        made = register_rows(framework.files(arrangements), framework.rules.monitoring, now.date())
+        made = register_rows(framework.files(arrangements), framework.rules, now.date())
         built[:] = [(key, now, made)]
         return made
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
+from connectors.clock import LONDON
 from connectors.sharepoint import mapping
 from connectors.sharepoint.graph import (
     BATCH_LIMIT,
@@ -596,7 +597,7 @@ class SharePointRegister:
                 history,
                 self.schema.list(mapping.ARRANGEMENTS),
                 write_id="",
-                standing=standing(file, self.framework.monitoring),
+                standing=standing(file, self.framework, at.astimezone(LONDON).date()),
                 area_names=self._area_names,
             )
             # Two changes to one arrangement in one write become one item write of the last.
@@ -639,6 +640,7 @@ class SharePointRegister:
         someone changed meanwhile, left for their next save). Run it while nobody is saving: a save read
         before it would be refused as changed by someone else (If-Match), and asked to try again."""
         self._fresh()
+        today = datetime.fromtimestamp(self._wall_clock(), LONDON).date()
         schema = self.schema.list(mapping.ARRANGEMENTS)
         with self._lock:
             items = sorted(self._lists[mapping.ARRANGEMENTS].items.values(), key=lambda i: i.number)
@@ -656,7 +658,7 @@ class SharePointRegister:
                 item.value, (), (), tuple(reviews.get(reference, ())), tuple(updates.get(reference, ()))
             )
             wanted = mapping.standing_fields(
-                standing(file, self.framework.monitoring), self._area_names, schema
+                standing(file, self.framework, today), self._area_names, schema
             )
             changed = mapping.standing_differs(item.fields, wanted, schema)
             if changed:
