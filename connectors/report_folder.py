@@ -71,10 +71,11 @@ class ReportFolder:
 class LinkRefused(Exception):
     """A report link that is not honoured: `status` is the HTTP status, `message` says why, for people."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, reason: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason  # "incomplete", "changed" or "expired", for pages that word it their own way
 
 
 class ReportLinks:
@@ -101,15 +102,35 @@ class ReportLinks:
 
     def verify(self, name: str, expires: str, signature: str, now: datetime) -> None:
         if not re.fullmatch(r"\d{1,12}", expires) or not re.fullmatch(r"[0-9a-f]{64}", signature):
-            raise LinkRefused(403, "This report link is not complete. Ask for the report again.")
+            raise LinkRefused(
+                403, "This report link is not complete. Ask for the report again.", "incomplete"
+            )
         if not hmac.compare_digest(self.signature(name, int(expires)), signature):
             raise LinkRefused(
-                403, "This report link is not valid: it may have been changed. Ask for the report again."
+                403,
+                "This report link is not valid: it may have been changed. Ask for the report again.",
+                "changed",
             )
         if now.timestamp() >= int(expires):
             raise LinkRefused(
-                403, "This report link has expired. Ask for the report again to get a new link."
+                403, "This report link has expired. Ask for the report again to get a new link.", "expired"
             )
+
+    def token(self, scope: str, expires: datetime) -> str:
+        """A signed token `EXPIRES.SIGNATURE` granting `scope` until `expires`. Scopes are not report names
+        (they hold a colon), so a token never passes for a report link, nor a report link for a token."""
+        stamp = int(expires.timestamp())
+        return f"{stamp}.{self.signature(_scoped(scope), stamp)}"
+
+    def verify_token(self, scope: str, token: str, now: datetime) -> datetime:
+        """Check a `token`; returns when it expires (timezone-aware), or raises LinkRefused saying why."""
+        expires, _, signature = token.partition(".")
+        self.verify(_scoped(scope), expires, signature, now)
+        return datetime.fromtimestamp(int(expires), tz=now.tzinfo)
+
+
+def _scoped(scope: str) -> str:
+    return f"scope:{scope}"
 
 
 def report_routes(store: ReportFolder, links: ReportLinks, clock: Clock) -> list[web.RouteDef]:

@@ -17,6 +17,7 @@ from bot.auth import BotCredentials
 from bot.flows.engine import Reporting
 from bot.storage import SqliteStorage
 from bot.turns import LocalTurns, TurnGuard
+from connectors.register_page import RegisterAccess, register_routes
 from connectors.report_folder import report_routes
 from kcpf.cli.arguments import EXIT_OK, Commands, Handler
 from kcpf.cli.compose import Application
@@ -49,7 +50,10 @@ def bot_services(
         clock=app.framework.clock,
         register_is_local=not sharepoint,
         reporting=Reporting(app.reports, link),
-        routes=tuple(report_routes(app.report_folder, app.report_links, app.framework.clock)),
+        routes=(
+            *report_routes(app.report_folder, app.report_links, app.framework.clock),
+            *register_routes(app.framework, app.framework.clock, register_access(app)),
+        ),
         saves=_sharepoint_saves(app) if sharepoint else None,
         app_id=app.settings.app_id,
         credentials=bot_credentials(app),
@@ -57,6 +61,14 @@ def bot_services(
         remind_days=app.settings.remind_days,
         turns=turns or LocalTurns(),
     )
+
+
+def register_access(app: Application) -> RegisterAccess | None:
+    """The register page is open when KCPF listens on this machine only (no credentials); on a public
+    address (KCPF_APP_ID set) it needs a signed link from the bot, valid for KCPF_REPORT_LINK_HOURS."""
+    if not app.settings.app_id:
+        return None
+    return RegisterAccess(app.report_links, app.framework.clock, app.settings.report_link_hours)
 
 
 def bot_credentials(app: Application) -> BotCredentials | None:

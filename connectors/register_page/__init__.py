@@ -1,0 +1,403 @@
+"""The read-only register page of the bot's web app: GET /register (a filtered, sorted table), /register.csv
+(the same rows) and /register/{reference} (one arrangement). Server-rendered with Jinja2, no JavaScript.
+
+The page changes nothing. Without bot credentials the web app listens on this machine only and the page is
+open; with them (a public address) `access` is given and every request needs a signed access link from the
+bot, traded on the first visit for a cookie that expires with it (see `RegisterAccess`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from aiohttp import web
+
+from connectors.report_folder import LinkRefused, ReportLinks
+from kcpf.errors import InvalidInput, KcpfError, NotFound
+from kcpf.model import Council, Status, parse_reference
+from kcpf.monitoring import Rag
+from kcpf.parsing import format_money, format_uk_date
+from kcpf.ports import Clock
+from kcpf.register_view import (
+    NONE,
+    SORTS,
+    RegisterQuery,
+    RegisterRow,
+    arrangement_page,
+    count_text,
+    csv_rows,
+    officers,
+    parse_query,
+    register_rows,
+    select,
+)
+from kcpf.services import FrameworkService
+
+log = logging.getLogger(__name__)
+
+SCOPE = "register"  # what a register access token grants
+ACCESS_PARAMETER = "access"
+COOKIE = "kcpf_register"
+COOKIE_PATHS = ("/register", "/register.csv")  # a cookie's path covers /register/… but not /register.csv
+STYLESHEET = "/register-assets/register.css"
+
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RegisterAccess:
+    """Signed access to the page when the bot is on a public address. The bot hands out `url(...)`; the
+    first visit with a valid `?access=` token sets an HttpOnly, Secure, SameSite=Lax cookie holding the same
+    token (so it expires with it) and redirects to the address without it; later requests need the cookie."""
+
+    links: ReportLinks
+    clock: Clock
+    hours: int
+
+    def token(self) -> str:
+        return self.links.token(SCOPE, self.clock.now() + timedelta(hours=self.hours))
+
+    def url(self, base_url: str) -> str:
+        return f"{base_url.rstrip('/')}/register?{ACCESS_PARAMETER}={self.token()}"
+
+    def check(self, token: str) -> datetime:
+        return self.links.verify_token(SCOPE, token, self.clock.now())
+
+
+def environment() -> jinja2.Environment:
+    """The page's templates, compiled once per web app; autoescaped (every value is text, never markup)."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("connectors.register_page", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["money"] = _money
+    env.filters["ukdate"] = _uk_date
+    env.globals["stylesheet"] = STYLESHEET
+    return env
+
+
+def register_routes(
+    framework: FrameworkService, clock: Clock, access: RegisterAccess | None = None
+) -> list[web.RouteDef]:
+    """The page's routes, for `app.add_routes`. `access` None: the page is open (loopback only)."""
+    env = environment()
+    stylesheet = resources.files(__package__).joinpath("static/register.css").read_bytes()
+
+    def refused(status: int, title: str, message: str) -> web.Response:
+        return _html(status, env.get_template("message.html").render(title=title, message=message))
+
+    def guarded(
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def guard(request: web.Request) -> web.StreamResponse:
+            try:
+                denied = _admit(request, access, refused)
+                if denied is not None:
+                    return denied
+                return await handler(request)
+            except KcpfError as error:  # e.g. SharePoint cannot be reached
+                log.warning("register page: %s", error.message)
+                return refused(
+                    503,
+                    "The register is not available",
+                    f"The register cannot be read just now: {error.message} Try again in a few minutes.",
+                )
+            except Exception:
+                log.exception("register page failed")
+                return refused(
+                    500,
+                    "Something went wrong",
+                    "The register page could not be shown because of an unexpected problem. It has been "
+                    "logged; try again, and tell T&P if it keeps happening.",
+                )
+
+        return guard
+
+    def rows() -> list[RegisterRow]:
+        return register_rows(
+            framework.files(framework.arrangements()), framework.rules.monitoring, clock.now().date()
+        )
+
+    def page(params: Mapping[str, str]) -> tuple[int, str]:
+        everything = rows()
+        try:
+            query = parse_query(params)
+        except InvalidInput as error:
+            return 400, _register_html(env, everything, None, params, error)
+        return 200, _register_html(env, everything, query, params, None)
+
+    async def register(request: web.Request) -> web.StreamResponse:
+        status, body = await asyncio.to_thread(page, request.query)
+        return _html(status, body)
+
+    def spreadsheet(params: Mapping[str, str]) -> bytes:
+        query = parse_query(params)
+        stream = io.StringIO()
+        csv.writer(stream, lineterminator="\r\n").writerows(csv_rows(select(rows(), query)))
+        return stream.getvalue().encode("utf-8-sig")
+
+    async def download(request: web.Request) -> web.StreamResponse:
+        try:
+            body = await asyncio.to_thread(spreadsheet, request.query)
+        except InvalidInput as error:
+            return web.Response(
+                status=400, text=error.message + "\n", content_type="text/plain", headers=HEADERS
+            )
+        return web.Response(
+            body=body,
+            content_type="text/csv",
+            charset="utf-8",
+            headers={**HEADERS, "Content-Disposition": 'attachment; filename="kcpf-register.csv"'},
+        )
+
+    def one(text: str) -> str:
+        reference = parse_reference(text)
+        file = framework.file(reference)
+        history = framework.register.audit_log(reference)
+        model = arrangement_page(file, history, framework.rules, clock.now().date())
+        return env.get_template("arrangement.html").render(page=model)
+
+    async def arrangement(request: web.Request) -> web.StreamResponse:
+        text = request.match_info["reference"]
+        try:
+            body = await asyncio.to_thread(one, text)
+        except (NotFound, InvalidInput):
+            return refused(
+                404,
+                "Not on the register",
+                f"There is no contract or partnership “{text}” on the register. References look like "
+                "KCP-0001.",
+            )
+        return _html(200, body)
+
+    async def css(request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=stylesheet,
+            content_type="text/css",
+            charset="utf-8",
+            headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
+
+    return [
+        web.get("/register", guarded(register)),
+        web.get("/register.csv", guarded(download)),
+        web.get("/register/{reference}", guarded(arrangement)),
+        web.get(STYLESHEET, css),
+    ]
+
+
+def _admit(
+    request: web.Request,
+    access: RegisterAccess | None,
+    refused: Callable[[int, str, str], web.Response],
+) -> web.StreamResponse | None:
+    """None when the request may see the page; otherwise the answer to give (a 403 page, or the redirect
+    that trades an access link for the cookie)."""
+    if access is None:
+        return None
+    token = request.query.get(ACCESS_PARAMETER)
+    if token is not None:
+        try:
+            expires = access.check(token)
+        except LinkRefused as error:
+            return refused(403, "Link refused", _refusal(error, "link"))
+        kept = [(k, v) for k, v in request.query.items() if k != ACCESS_PARAMETER]
+        answer = web.HTTPSeeOther(str(request.rel_url.with_query(kept)), headers=HEADERS)
+        max_age = max(0, int((expires - access.clock.now()).total_seconds()))
+        for path in COOKIE_PATHS:
+            answer.set_cookie(
+                COOKIE,
+                token,
+                path=path,
+                max_age=max_age,
+                expires=expires.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+                httponly=True,
+                secure=True,
+                samesite="Lax",
+            )
+        return answer
+    cookie = request.cookies.get(COOKIE)
+    if cookie is None:
+        return refused(
+            403,
+            "Ask the bot for a link",
+            "The register is open only through a link from the KCPF bot. In Teams, type “register” to the "
+            "bot and open the link it gives you.",
+        )
+    try:
+        access.check(cookie)
+    except LinkRefused as error:
+        return refused(403, "Link refused", _refusal(error, "access"))
+    return None
+
+
+def _refusal(error: LinkRefused, what: str) -> str:
+    ask = "In Teams, type “register” to the bot for a new link."
+    if error.reason == "expired":
+        return f"Your {what} to the register has expired. {ask}"
+    if error.reason == "incomplete":
+        return f"This {what} to the register is not complete. {ask}"
+    return f"This {what} to the register is not valid: it may have been changed. {ask}"
+
+
+def _html(status: int, body: str) -> web.Response:
+    return web.Response(status=status, text=body, content_type="text/html", charset="utf-8", headers=HEADERS)
+
+
+def _money(amount: Decimal | None) -> str:
+    return "" if amount is None else format_money(amount)
+
+
+def _uk_date(day: date | None) -> str:
+    return "" if day is None else format_uk_date(day)
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+def _register_html(
+    env: jinja2.Environment,
+    rows: list[RegisterRow],
+    query: RegisterQuery | None,
+    entered: Mapping[str, str],
+    problem: InvalidInput | None,
+) -> str:
+    """The page: the filters as entered, and (when the query is good) the rows it selects."""
+    shown = select(rows, query) if query is not None else []
+    filters = _filters(rows, entered, problem)
+    context: dict[str, Any] = {
+        "filters": filters,
+        "problem": problem.message if problem else "",
+        "query": query,
+        "rows": shown,
+        "count": count_text(len(shown), len(rows)) if query is not None else "",
+        "hidden": [(n, entered.get(n, "").strip()) for n in ("sort", "order") if entered.get(n, "").strip()],
+        "q": entered.get("q", ""),
+        "q_invalid": problem is not None and problem.field == "q",
+    }
+    if query is not None:
+        context["csv_href"] = _href("/register.csv", query.params())
+        context["columns"] = _columns(query)
+        context["sort_label"] = SORTS[query.sort]
+    return env.get_template("register.html").render(context)
+
+
+# The table's columns in order, with the sort each header gives (None: not sortable).
+_COLUMNS: tuple[tuple[str, str | None], ...] = (
+    ("Reference", "reference"),
+    ("Title", "title"),
+    ("Type", None),
+    ("Council", "council"),
+    ("Status", "status"),
+    ("RAG", "rag"),
+    ("Responsible officer", "officer"),
+    ("Annual value", "value"),
+    ("End date", "end"),
+    ("Next update due", "next-update"),
+    ("Open gaps", None),
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    href: str  # "" when the column does not sort
+    sorted: str  # "ascending", "descending" or ""
+    action: str  # what following the link does, for its accessible name
+
+
+def _columns(query: RegisterQuery) -> list[Column]:
+    columns = []
+    for label, sort in _COLUMNS:
+        if sort is None:
+            columns.append(Column(label, "", "", ""))
+            continue
+        target = query.sorted_by(sort)
+        current = ("descending" if query.descending else "ascending") if query.sort == sort else ""
+        order = "descending" if target.descending else "ascending"
+        columns.append(Column(label, _href("/register", target.params()), current, order))
+    return columns
+
+
+def _href(path: str, params: list[tuple[str, str]]) -> str:
+    return path + ("?" + urlencode(params) if params else "")
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str
+    label: str
+    choices: list[Choice]
+    selected: str
+    invalid: bool
+
+
+def _filters(
+    rows: list[RegisterRow], entered: Mapping[str, str], problem: InvalidInput | None
+) -> list[Filter]:
+    """The filter selects, each keeping what was entered, even a value that is not a choice (shown as one,
+    so the person sees what they asked for next to the message)."""
+    people = [Choice(o.email, o.name or o.email) for o in officers(rows)]
+    lists = (
+        (
+            "council",
+            "Council",
+            [
+                Choice("", "All councils"),
+                Choice(Council.CHORLEY.value, "Chorley Council (with shared)"),
+                Choice(Council.SOUTH_RIBBLE.value, "South Ribble Borough Council (with shared)"),
+                Choice(Council.SHARED.value, "Shared only"),
+            ],
+        ),
+        ("status", "Status", [Choice("", "All statuses"), *(Choice(s.value, s.label) for s in Status)]),
+        (
+            "rag",
+            "RAG",
+            [
+                Choice("", "All RAG ratings"),
+                *(Choice(r.value, r.label) for r in Rag),
+                Choice(NONE, "No update yet"),
+            ],
+        ),
+        (
+            "officer",
+            "Responsible officer",
+            [Choice("", "All officers"), *people, Choice(NONE, "None assigned")],
+        ),
+        ("key", "Key or not", [Choice("", "Key and not key"), Choice("yes", "Key"), Choice("no", "Not key")]),
+    )
+    filters = []
+    for name, label, choices in lists:
+        raw = entered.get(name, "").strip()
+        selected = raw.lower()
+        if selected and selected not in {c.value for c in choices}:
+            choices = [Choice(raw, f"“{raw}” (not one of the choices)"), *choices]
+            selected = raw
+        invalid = problem is not None and problem.field == name
+        filters.append(Filter(name, label, choices, selected, invalid))
+    return filters
