@@ -197,9 +197,9 @@ def _story(kcpf: FrameworkService, clock: FixedClock, n: int, status: Status, ea
     if status in (Status.KEY, Status.GOVERNANCE_IN_PLACE):
         return Planned(reference, status, None, gaps, note, "")
 
-    # Monitoring: one, two or three half-years of updates; the latest RAG cycles green, amber, red.
+    # Monitoring: one, two or three half-years of updates; the latest RAGs go green, amber, red in pairs.
     halves = 1 + each % 3
-    rag = RAGS[each % 3]
+    rag = RAGS[each // 2 % 3]  # in pairs, so that each council sees every RAG
     achievements = ""
     for index, (period, submitted) in enumerate(
         ((H1_2025, date(2025, 10, 20)), (H2_2025, date(2026, 4, 20)), (H1_2026, date(2026, 10, 20)))[:halves]

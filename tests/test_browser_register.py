@@ -23,7 +23,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from connectors.sqlite_register import SqliteRegister
 from kcpf.framework import FRAMEWORK_2025
-from kcpf.model import Arrangement, Council, Status
+from kcpf.model import KEY_STATUSES, Arrangement, Council, Status
+from kcpf.monitoring import Rag
 from kcpf.parsing import parse_money, parse_uk_date
 from kcpf.services import ArrangementFile, FrameworkService
 from kcpf.standing import standing
@@ -176,16 +177,15 @@ def test_the_register_shows_all_fifty_arrangements_as_recorded(site: Site, page:
     response = page.goto(f"{site.url}/register")
     assert response is not None
     assert response.status == 200
-    headers = response.headers
-    assert "default-src 'none'" in headers["content-security-policy"]
-    assert headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["cache-control"] == "no-store"
     assert page.locator("html").get_attribute("lang") == "en-GB"
     assert page.get_by_role("heading", level=1).inner_text() == "Register of contracts and partnerships"
     # Each header is a sort link whose name also says "Sort by" and the order it would give, hidden visually.
-    headers = page.locator("#register thead th").all_inner_texts()
-    assert len(headers) == len(COLUMNS)
-    for column, header in zip(COLUMNS, headers, strict=True):
-        assert column in [line.strip() for line in header.splitlines()], headers
+    headings = page.locator("#register thead th").all_inner_texts()
+    assert len(headings) == len(COLUMNS)
+    for column, heading in zip(COLUMNS, headings, strict=True):
+        assert column in [line.strip() for line in heading.splitlines()], headings
     assert page.locator("#count").inner_text() == f"Showing {SIZE} of {SIZE} contracts and partnerships"
     check_rows(shown(page), expected(site), site.sample.planned)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -308,6 +308,36 @@ def test_the_whole_register_as_csv(site: Site, page: Page) -> None:
         page.locator("#csv").click()
     path = download_info.value.path()
     check_csv(site, Path(path).read_bytes(), expected(site))
+
+
+def test_the_other_filters_search_and_sort_show_what_they_say(site: Site, page: Page) -> None:
+    everything = expected(site)
+    planned = site.sample.planned
+
+    def refs(chosen: list[Arrangement]) -> list[str]:
+        return [a.reference or "" for a in chosen]
+
+    by_value = sorted(
+        (a for a in everything if a.annual_value is not None), key=lambda a: -(a.annual_value or 0)
+    )
+    cases = {
+        "rag=red": refs([a for a in everything if planned[a.reference or ""].rag is Rag.RED]),
+        "rag=none": refs([a for a in everything if planned[a.reference or ""].rag is None]),
+        "officer=none": refs([a for a in everything if a.responsible_officer is None]),
+        "officer=jo.bloggs%40chorley.gov.uk": refs(expected_officer(site, "jo.bloggs@chorley.gov.uk")),
+        "key=yes": refs([a for a in everything if a.status in KEY_STATUSES]),
+        "q=CAF%C3%89": refs([a for a in everything if "café" in a.title.casefold()]),  # "CAFÉ"
+        "sort=value&order=desc": refs(by_value + [a for a in everything if a.annual_value is None]),
+    }
+    for query, references in cases.items():
+        page.goto(f"{site.url}/register?{query}")
+        assert references, query  # the sample has some of each
+        assert [row[0] for row in shown(page)] == references, query
+
+
+def expected_officer(site: Site, email: str) -> list[Arrangement]:
+    with site.register() as register:
+        return register.arrangements(officer=email)
 
 
 def test_keyboard_reaches_the_filters_and_a_row_link_with_focus_visible(site: Site, page: Page) -> None:
