@@ -352,6 +352,42 @@ def test_a_bad_filter_is_refused_with_a_message_naming_it(site: Site, page: Page
     assert "Council" in problem.inner_text()
     assert "lancaster" in problem.inner_text()
     assert page.get_by_label("Status", exact=True).input_value() == "monitoring"  # kept what was entered
+    csv_response = page.request.get(f"{site.url}/register.csv?rag=purple")
+    assert csv_response.status == 400
+    assert csv_response.headers["content-type"].startswith("text/plain")
+    assert csv_response.text().startswith("RAG: “purple” is not one of the choices.")
+
+
+@pytest.mark.parametrize("reference", ["KCP-0999", "not-a-reference"])
+def test_an_arrangement_not_on_the_register_gets_404_with_a_way_back(
+    site: Site, page: Page, reference: str
+) -> None:
+    response = page.goto(f"{site.url}/register/{reference}")
+    assert response is not None
+    assert response.status == 404
+    assert reference in page.locator("main").inner_text()
+    page.get_by_role("link", name="Back to the register").first.click()
+    page.wait_for_url(f"{site.url}/register")
+    assert len(shown(page)) == SIZE
+
+
+def test_sorting_keeps_the_filters_and_filtering_keeps_the_sort(site: Site, page: Page) -> None:
+    page.goto(f"{site.url}/register?council=shared")
+    shared = expected(site, council=Council.SHARED)
+    page.get_by_role("link", name=re.compile(r"^Sort by\s*Title")).click()
+    page.wait_for_url(re.compile(r"sort=title"))
+    assert "council=shared" in page.url
+    by_title = sorted(shared, key=lambda a: a.title.casefold())
+    assert [r[0] for r in shown(page)] == [a.reference for a in by_title]
+    sorted_heading = page.locator("#register th[aria-sort]")
+    assert "Title" in [line.strip() for line in sorted_heading.inner_text().splitlines()]
+    assert sorted_heading.get_attribute("aria-sort") == "ascending"
+    page.get_by_label("Key or not", exact=True).select_option(label="Key")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url(re.compile(r"key=yes"))
+    assert "sort=title" in page.url
+    key_by_title = [a.reference for a in by_title if a.status in KEY_STATUSES]
+    assert [r[0] for r in shown(page)] == key_by_title
 
 
 AXE_PAGES = {
