@@ -78,6 +78,7 @@ class BotServices:
     app_id: str = ""
     register_is_local: bool = False  # SQLite: framework calls run on the event loop
     reporting: Reporting | None = None
+    register_link: Callable[[], str] | None = None  # a link to the register page (signed when public)
     saves: Saves | None = None
     routes: Sequence[web.RouteDef] = field(default_factory=tuple)  # more pages of the bot's web app
     # The app registration: incoming tokens checked, replies signed, only its tenant served. None: local.
@@ -224,7 +225,13 @@ class KcpfBot:
                 if send:
                     await self._send(context, said.replies)
                 return said
-            turn = Turn(self.services.framework, actor, self.services.clock.now(), self.services.reporting)
+            turn = Turn(
+                self.services.framework,
+                actor,
+                self.services.clock.now(),
+                self.services.reporting,
+                self.services.register_link,
+            )
             stored = state.conversation.get_value(key, target_cls=FlowRecord)
             flow = stored.flow if isinstance(stored, FlowRecord) else None
             if self.services.register_is_local and not slow:

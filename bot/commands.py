@@ -15,6 +15,7 @@ class Command:
     example: str  # the command as typed in full
     does: str  # what it does; {criteria} and {threshold} come from the framework version in force
     roles: frozenset[Role] = frozenset()  # who sees it in help (empty: everyone); the flows check permission
+    menu: bool = True  # offered in Teams' command menu (which takes at most 12)
 
     @property
     def verb(self) -> str:
@@ -65,8 +66,13 @@ COMMANDS: tuple[Command, ...] = (
         "record SMT's decision: key, not key or deferred, with a note if you like",
         frozenset({Role.SMT, Role.TRANSFORMATION_AND_PARTNERSHIPS}),
     ),
-    Command("help", "help", "what you can type, at any point"),
+    Command("register", "register", "a link to the register in your browser: filter, sort, download"),
+    # Teams' menu is itself the list of commands, so help stays out of it: the menu holds at most 12.
+    Command("help", "help", "what you can type, at any point", menu=False),
 )
+
+MENU: tuple[Command, ...] = tuple(command for command in COMMANDS if command.menu)
+"""The commands in Teams' command menu (`kcpf teams package`)."""
 
 VERBS = frozenset(command.verb for command in COMMANDS)
 """The first words the bot takes as a command; anything else is not understood."""

@@ -255,6 +255,8 @@ def _command(turn: Turn, typed: str) -> Said:
             return _decide(turn, rest)
         if verb == "report":
             return _report(turn, typed)
+        if verb == "register":
+            return _register(turn)
     except InvalidInput as error:
         return Said([Reply(error.message)])
     except KcpfError as error:
@@ -302,6 +304,20 @@ def _report(turn: Turn, typed: str) -> Said:
     produced = turn.reporting.service.produce(turn.actor, request)
     url = turn.reporting.link(produced)
     return Said([Reply(f"Your report is ready: [{produced.title} (Word, {_size(produced.size)})]({url})")])
+
+
+def _register(turn: Turn) -> Said:
+    """A link to the read-only register page: everyone may read the register."""
+    if turn.register_link is None:
+        return Said([Reply("The register page is not available here.")])
+    return Said(
+        [
+            Reply(
+                f"The register, read-only, in your browser: [open the register]({turn.register_link()}). "
+                "Filter, sort and download it as CSV there; to change anything, talk to me."
+            )
+        ]
+    )
 
 
 def _size(size: int) -> str:

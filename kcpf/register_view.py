@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from kcpf.assessment import Assessment, describe_term, suggest, term_months
 from kcpf.calendar import Period
@@ -101,38 +101,39 @@ def parse_query(params: Mapping[str, str]) -> RegisterQuery:
     def value(name: str) -> str:
         return params.get(name, "").strip()
 
-    council: Council | None = None
-    if text := value("council"):
+    def choose(name: str, label: str, choices: Mapping[str, _T], advice: str) -> _T | None:
+        text = value(name)
+        if not text:
+            return None
         try:
-            council = Council(text.lower())
-        except ValueError:
+            return choices[text.lower()]
+        except KeyError:
             raise InvalidInput(
-                f"Council: “{text}” is not one of the choices. Choose chorley, south-ribble or shared, "
-                "or leave it empty for all councils.",
-                field="council",
+                f"{label}: “{text}” is not one of the choices. Choose {advice}.", field=name
             ) from None
-    status: Status | None = None
-    if text := value("status"):
-        try:
-            status = Status(text.lower())
-        except ValueError:
-            raise InvalidInput(
-                f"Status: “{text}” is not one of the choices. Choose one of "
-                f"{', '.join(s.value for s in Status)}, or leave it empty for every status.",
-                field="status",
-            ) from None
-    rag: Rag | Literal["none"] | None = None
-    if text := value("rag").lower():
-        if text == NONE:
-            rag = NONE
-        elif text in {r.value for r in Rag}:
-            rag = Rag(text)
-        else:
-            raise InvalidInput(
-                f"RAG: “{value('rag')}” is not one of the choices. Choose green, amber, red or none "
-                "(no update yet), or leave it empty for every RAG.",
-                field="rag",
-            )
+
+    council = choose(
+        "council",
+        "Council",
+        {c.value: c for c in Council},
+        "chorley, south-ribble or shared, or leave it empty for all councils",
+    )
+    status = choose(
+        "status",
+        "Status",
+        {s.value: s for s in Status},
+        f"one of {', '.join(s.value for s in Status)}, or leave it empty for every status",
+    )
+    rags: dict[str, Rag | Literal["none"]] = {**{r.value: r for r in Rag}, NONE: NONE}
+    rag = choose(
+        "rag",
+        "RAG",
+        rags,
+        "green, amber, red or none (no update yet), or leave it empty for every RAG",
+    )
+    key = choose("key", "Key or not", {"yes": True, "no": False}, "yes or no, or leave it empty for both")
+    sort = choose("sort", "Sort", {s: s for s in SORTS}, f"one of {', '.join(SORTS)}") or "reference"
+    order = choose("order", "Order", _ORDERS, "asc (ascending) or desc (descending)") or "asc"
     officer: str | None = None
     if text := value("officer"):
         if text.lower() == NONE:
@@ -146,34 +147,17 @@ def parse_query(params: Mapping[str, str]) -> RegisterQuery:
                     "list, none (no responsible officer), or leave it empty for every officer.",
                     field="officer",
                 ) from None
-    key: bool | None = None
-    if text := value("key").lower():
-        if text not in {"yes", "no"}:
-            raise InvalidInput(
-                f"Key or not: “{value('key')}” is not one of the choices. Choose yes or no, or leave it "
-                "empty for both.",
-                field="key",
-            )
-        key = text == "yes"
     q = " ".join(value("q").split())
     if len(q) > SEARCH_LIMIT:
         raise InvalidInput(
             f"Search: {plural(len(q), 'character')} is too long; search for at most {SEARCH_LIMIT}.",
             field="q",
         )
-    sort = value("sort").lower() or "reference"
-    if sort not in SORTS:
-        raise InvalidInput(
-            f"Sort: “{value('sort')}” is not a column to sort by. Choose one of {', '.join(SORTS)}.",
-            field="sort",
-        )
-    order = value("order").lower() or "asc"
-    if order not in {"asc", "desc"}:
-        raise InvalidInput(
-            f"Order: “{value('order')}” is not an order. Choose asc (ascending) or desc (descending).",
-            field="order",
-        )
-    return RegisterQuery(council, status, rag, officer, key, q, sort, "desc" if order == "desc" else "asc")
+    return RegisterQuery(council, status, rag, officer, key, q, sort, order)
+
+
+_T = TypeVar("_T")
+_ORDERS: dict[str, Literal["asc", "desc"]] = {"asc": "asc", "desc": "desc"}
 
 
 @dataclass(frozen=True)

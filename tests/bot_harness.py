@@ -22,6 +22,7 @@ from bot.app import BOT, BotServices, KcpfBot, create_app
 from bot.auth import BotCredentials
 from bot.flows.engine import Reporting
 from bot.storage import SqliteStorage
+from connectors.register_page import RegisterAccess, register_routes
 from connectors.report_folder import ReportFolder, ReportLinks, report_routes
 from connectors.sqlite_register import SqliteRegister
 from connectors.word import WordRenderer
@@ -247,6 +248,12 @@ async def running_bot(
     def link(produced: ProducedReport) -> str:
         return links.url(public[0], produced.name, clock.now() + timedelta(hours=24))
 
+    # As `kcpf serve` does: the register page needs a signed link once the bot has credentials.
+    access = RegisterAccess(links, clock, 24) if credentials is not None else None
+
+    def register_link() -> str:
+        return access.url(public[0]) if access else f"{public[0]}/register"
+
     services = BotServices(
         framework=framework,
         roles=roles,
@@ -254,7 +261,8 @@ async def running_bot(
         clock=clock,
         register_is_local=True,
         reporting=Reporting(ReportService(framework, WordRenderer(), folder), link),
-        routes=tuple(report_routes(folder, links, clock)),
+        routes=(*report_routes(folder, links, clock), *register_routes(framework, clock, access)),
+        register_link=register_link,
         app_id=credentials.app_id if credentials is not None else "",
         credentials=credentials,
         notify_key=notify_key,

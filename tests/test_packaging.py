@@ -61,6 +61,13 @@ def test_the_wheel_carries_the_data_the_code_reads_and_no_tests(installed: tuple
     }
     assert data, "the checkout has manifests"
     assert data <= names
+    page = {
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "connectors" / "register_page").rglob("*")
+        if p.suffix in (".html", ".css")
+    }
+    assert len(page) >= 5, "the register page's templates and stylesheet"
+    assert page <= names
     assert not any(name.startswith(("tests/", "bench/")) for name in names)
 
 

@@ -122,6 +122,7 @@ class Turn:
     actor: Actor
     now: datetime
     reporting: Reporting | None = None
+    register_link: Callable[[], str] | None = None  # a link to the read-only register page
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -44,7 +44,7 @@ from kcpf.register_view import (
 )
 from kcpf.services import FrameworkService
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kcpf.register_page")  # into the log file, with the bot's
 
 SCOPE = "register"  # what a register access token grants
 ACCESS_PARAMETER = "access"
@@ -224,18 +224,16 @@ def _admit(
         except LinkRefused as error:
             return refused(403, "Link refused", _refusal(error, "link"))
         kept = [(k, v) for k, v in request.query.items() if k != ACCESS_PARAMETER]
-        answer = web.HTTPSeeOther(str(request.rel_url.with_query(kept)), headers=HEADERS)
+        answer = web.Response(
+            status=303, headers={**HEADERS, "Location": str(request.rel_url.with_query(kept))}
+        )
         max_age = max(0, int((expires - access.clock.now()).total_seconds()))
-        for path in COOKIE_PATHS:
-            answer.set_cookie(
-                COOKIE,
-                token,
-                path=path,
-                max_age=max_age,
-                expires=expires.strftime("%a, %d %b %Y %H:%M:%S GMT"),
-                httponly=True,
-                secure=True,
-                samesite="Lax",
+        stamp = expires.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        for path in COOKIE_PATHS:  # two cookies of one name: aiohttp's set_cookie keeps one per name
+            answer.headers.add(
+                "Set-Cookie",
+                f"{COOKIE}={token}; Path={path}; Max-Age={max_age}; Expires={stamp}; HttpOnly; Secure; "
+                "SameSite=Lax",
             )
         return answer
     cookie = request.cookies.get(COOKIE)

@@ -42,6 +42,12 @@ def bot_services(
     def link(produced: ProducedReport) -> str:
         return app.report_link(public_url, produced)
 
+    access = register_access(app)
+
+    def register_link() -> str:
+        """The register page at the bot's public address: signed when the page needs it."""
+        return access.url(public_url) if access else public_url.rstrip("/") + "/register"
+
     sharepoint = app.settings.store == "sharepoint"
     return BotServices(
         framework=app.framework,
@@ -52,8 +58,9 @@ def bot_services(
         reporting=Reporting(app.reports, link),
         routes=(
             *report_routes(app.report_folder, app.report_links, app.framework.clock),
-            *register_routes(app.framework, app.framework.clock, register_access(app)),
+            *register_routes(app.framework, app.framework.clock, access),
         ),
+        register_link=register_link,
         saves=_sharepoint_saves(app) if sharepoint else None,
         app_id=app.settings.app_id,
         credentials=bot_credentials(app),

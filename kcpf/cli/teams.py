@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bot.commands import COMMANDS
+from bot.commands import MENU
 from connectors.teams_package import Deployment, build_manifest, load_template, write_package
 from kcpf.cli.arguments import EXIT_OK, Commands, Handler, Parser
 from kcpf.cli.settings import InvalidSetting, Settings
@@ -83,7 +83,7 @@ def deployment(settings: Settings) -> Deployment:
 def _package(app: Application, args: argparse.Namespace) -> int:
     settings = app.settings
     where = deployment(settings)
-    commands = [(command.title, command.menu_description(app.rules)) for command in COMMANDS]
+    commands = [(command.title, command.menu_description(app.rules)) for command in MENU]
     manifest = build_manifest(load_template(), settings.teams, where, commands)
     out: Path = args.output or settings.data_dir / PACKAGE_NAME
     write_package(out, manifest)

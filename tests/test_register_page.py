@@ -1,0 +1,652 @@
+"""The read-only register page served by the bot's web app, on a real register filled through the framework:
+the table, its filters, search and sorting, the CSV, an arrangement's page, the errors in words, the headers,
+what the page refuses, its colours' contrast, and signed access when the bot is on a public address."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.storage import SqliteStorage
+from connectors.register_page import COOKIE, RegisterAccess, register_routes
+from connectors.report_folder import ReportLinks
+from connectors.sqlite_register import SqliteRegister
+from kcpf.cli.compose import application, prepare_data_dir
+from kcpf.cli.serve import bot_services
+from kcpf.cli.settings import Settings
+from kcpf.errors import KcpfError
+from kcpf.framework import FRAMEWORK_2025
+from kcpf.model import ArrangementType, Council
+from kcpf.register_view import csv_rows, parse_query, register_rows, select
+from kcpf.services import FrameworkService
+from tests.bot_harness import OFFICER, running_bot
+from tests.builders import FixedClock, at
+from tests.report_register import TODAY, TP, Built, built
+
+Client = TestClient[web.Request, web.Application]
+SECRET = b"a register page secret of 32 bytes!"
+CSS = Path(__file__).resolve().parent.parent / "connectors" / "register_page" / "static" / "register.css"
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Iterator[Built]:
+    with built(tmp_path) as sample:
+        yield sample
+
+
+async def serve(framework: FrameworkService, access: RegisterAccess | None = None) -> Client:
+    app = web.Application()
+    app.add_routes(register_routes(framework, framework.clock, access))
+    client: Client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+@pytest.fixture
+async def client(sample: Built) -> AsyncIterator[Client]:
+    client = await serve(sample.kcpf)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def page(client: Client, url: str, status: int = 200) -> str:
+    response = await client.get(url)
+    text = await response.text()
+    assert response.status == status, text
+    return text
+
+
+def references(html: str) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="/register/(KCP-\d+)">', html)
+
+
+def options(html: str, name: str) -> list[tuple[str, str, bool]]:
+    select_ = re.search(rf'<select id="{name}" name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert select_ is not None, name
+    return [
+        (value, label, bool(selected))
+        for value, selected, label in re.findall(
+            r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select_[1]
+        )
+    ]
+
+
+# The table.
+
+
+async def test_the_register_lists_every_arrangement_with_labelled_filters(
+    client: Client, sample: Built
+) -> None:
+    html = await page(client, "/register")
+    assert '<html lang="en-GB">' in html
+    assert html.count("<h1>") == 1
+    assert "<h1>Register of contracts and partnerships</h1>" in html
+    assert '<a class="skip-link" href="#main">' in html
+    assert '<main id="main"' in html
+    assert '<form method="get" action="/register" id="filters"' in html
+    for name, label in {
+        "council": "Council",
+        "status": "Status",
+        "rag": "RAG",
+        "officer": "Responsible officer",
+        "key": "Key or not",
+        "q": "Search",
+    }.items():
+        assert f'<label for="{name}">{label}</label>' in html
+    assert options(html, "council")[0] == ("", "All councils", True)
+    assert [v for v, _, _ in options(html, "officer")] == [
+        "",
+        "jo.bloggs@chorley.gov.uk",
+        "sam.smith@southribble.gov.uk",
+        "none",
+    ]
+    assert '<input type="search" id="q" name="q" value=""' in html
+    assert '<button type="submit">Apply filters</button>' in html
+    assert '<a href="/register" class="clear">Clear filters</a>' in html
+    assert '<p id="count" class="count" role="status">Showing 5 of 5 contracts and partnerships</p>' in html
+    assert '<a id="csv" href="/register.csv">Download these as CSV</a>' in html
+    headers = re.findall(
+        r'<th scope="col"[^>]*>(?:<a [^>]*>)?(?:<span class="visually-hidden">Sort by </span>)?([^<]+)', html
+    )
+    assert headers == [
+        "Reference",
+        "Title",
+        "Type",
+        "Council",
+        "Status",
+        "RAG",
+        "Responsible officer",
+        "Annual value",
+        "End date",
+        "Next update due",
+        "Open gaps",
+    ]
+    assert "<caption" in html
+    assert 'role="region" aria-labelledby="register-caption" tabindex="0"' in html
+    assert references(html) == [sample.sample.leisure, "KCP-0002", "KCP-0003", "KCP-0004", "KCP-0005"]
+    waste = re.search(r'<a href="/register/KCP-0002">KCP-0002</a></th>(.*?)</tr>', html, re.S)
+    assert waste is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", waste[1], re.S)
+    assert cells == [
+        "Waste collection",
+        "Contract",
+        "Chorley Council",
+        "Monitoring",
+        '<span class="rag rag-red">Red</span>',
+        "Jo Bloggs",
+        "£250,000",
+        "31 March 2027",
+        "30 April 2027",
+        "1",
+    ]
+    assert "No update yet" in html  # RAG in words, never colour alone
+    assert '<strong class="overdue">(overdue)</strong>' in html  # the safety partnership's H1 update
+    assert "<script" not in html
+    assert " on" not in re.sub(r">[^<]*<", "><", html)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("council=shared", ["KCP-0001"]),
+        ("council=chorley", ["KCP-0001", "KCP-0002", "KCP-0004", "KCP-0005"]),  # shared ones are in both
+        ("council=south-ribble", ["KCP-0001", "KCP-0003"]),
+        ("status=proposed", ["KCP-0004"]),
+        ("rag=red", ["KCP-0002"]),
+        ("rag=none", ["KCP-0004", "KCP-0005"]),
+        ("officer=sam.smith%40southribble.gov.uk", ["KCP-0003"]),
+        ("officer=none", []),
+        ("key=yes", ["KCP-0001", "KCP-0002", "KCP-0003"]),
+        ("key=no", ["KCP-0004", "KCP-0005"]),
+        ("q=ACME", ["KCP-0002"]),
+        ("q=sam+smith", ["KCP-0003"]),
+        ("council=chorley&key=yes&q=leisure", ["KCP-0001"]),
+        ("sort=value&order=desc", ["KCP-0001", "KCP-0002", "KCP-0003", "KCP-0004", "KCP-0005"]),
+        ("sort=value", ["KCP-0005", "KCP-0004", "KCP-0003", "KCP-0002", "KCP-0001"]),
+        ("sort=end", ["KCP-0002", "KCP-0003", "KCP-0004", "KCP-0001", "KCP-0005"]),  # no end date last
+        ("sort=next-update&order=desc", ["KCP-0001", "KCP-0002", "KCP-0003", "KCP-0004", "KCP-0005"]),
+        ("sort=title", ["KCP-0003", "KCP-0001", "KCP-0005", "KCP-0004", "KCP-0002"]),
+    ],
+)
+async def test_filters_search_and_sorting(client: Client, query: str, expected: list[str]) -> None:
+    html = await page(client, f"/register?{query}")
+    assert references(html) == expected
+    assert f"Showing {len(expected)} of 5 contracts and partnerships" in html
+
+
+async def test_the_sorted_column_says_so_and_each_header_link_names_what_it_does(client: Client) -> None:
+    html = await page(client, "/register?sort=value&order=desc&council=chorley")
+    assert html.count("aria-sort=") == 1
+    sorted_header = re.search(
+        r'<th scope="col" aria-sort="descending"><a href="([^"]+)">(.*?)</a></th>', html
+    )
+    assert sorted_header is not None
+    assert "Annual value" in sorted_header[2]
+    assert sorted_header[1] == "/register?council=chorley&amp;sort=value"  # again: ascending, filters kept
+    name = re.sub(r"<[^>]+>", "", sorted_header[2].split('<span aria-hidden="true"')[0])
+    assert name == "Sort by Annual value, ascending"
+    title = '<a href="/register?council=chorley&amp;sort=title"><span class="visually-hidden">Sort by </span>'
+    assert title + "Title" in html
+    assert "sorted by Annual value, descending" in html
+    assert '<input type="hidden" name="sort" value="value">' in html
+    assert '<input type="hidden" name="order" value="desc">' in html
+    assert '<a id="csv" href="/register.csv?council=chorley&amp;sort=value&amp;order=desc">' in html
+
+
+async def test_nothing_matching_says_so_instead_of_an_empty_table(client: Client) -> None:
+    html = await page(client, "/register?q=no+such+thing")
+    assert '<table id="register"' not in html
+    assert '<p id="count" class="count" role="status">Showing 0 of 5 contracts and partnerships</p>' in html
+    assert "No contracts or partnerships match these filters." in html
+
+
+async def test_a_bad_filter_is_refused_in_words_and_the_form_keeps_what_was_entered(client: Client) -> None:
+    html = await page(client, "/register?council=Lancashire&rag=green&q=%3Cb%3Eleisure", 400)
+    assert re.search(
+        r'<div class="problem" role="alert" id="problem">.*Council: “Lancashire” is not one', html, re.S
+    )
+    assert html.count("<h1>") == 1
+    assert options(html, "council")[0] == ("Lancashire", "“Lancashire” (not one of the choices)", True)
+    assert '<select id="council" name="council" aria-invalid="true" aria-describedby="problem">' in html
+    assert ("green", "Green", True) in options(html, "rag")
+    assert 'value="&lt;b&gt;leisure"' in html
+    assert '<table id="register"' not in html
+    search = await page(client, "/register?q=" + "x" * 201, 400)
+    assert 'aria-invalid="true"' in search
+    assert "Search: 201 characters is too long" in search
+
+
+# The CSV.
+
+
+async def test_the_csv_is_what_the_page_shows_in_the_same_order(client: Client, sample: Built) -> None:
+    query = "council=chorley&sort=value&order=desc"
+    response = await client.get(f"/register.csv?{query}")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="kcpf-register.csv"'
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    body = await response.read()
+    assert body.startswith(b"\xef\xbb\xbf")  # a BOM, so Excel reads UTF-8
+    lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert lines[0][0] == "Reference"
+    assert lines[0][-1] == "Open governance gaps"
+    assert [line[0] for line in lines[1:]] == references(await page(client, f"/register?{query}"))
+    rows = register_rows(sample.kcpf.files(sample.kcpf.arrangements()), FRAMEWORK_2025.monitoring, TODAY)
+    assert lines == csv_rows(select(rows, parse_query({k: v[0] for k, v in parse_qs(query).items()})))
+    assert lines[1] == [
+        "KCP-0001",
+        "Leisure centres",
+        "Partnership",
+        "Shared (Chorley and South Ribble)",
+        "Monitoring",
+        "Amber",
+        "Jo Bloggs",
+        "jo.bloggs@chorley.gov.uk",
+        "1250000.00",
+        "12500000.00",
+        "2024-04-01",
+        "2034-03-31",
+        "2027-04-30",
+        "1",
+    ]
+
+
+async def test_a_bad_filter_on_the_csv_is_a_plain_message(client: Client) -> None:
+    response = await client.get("/register.csv?sort=partner")
+    assert response.status == 400
+    assert response.content_type == "text/plain"
+    assert (await response.text()).startswith("Sort: “partner” is not one of the choices.")
+
+
+# One arrangement.
+
+
+async def test_an_arrangement_page_shows_its_whole_file(client: Client, sample: Built) -> None:
+    html = await page(client, f"/register/{sample.sample.waste}")
+    assert "<h1>KCP-0002 Waste collection</h1>" in html
+    assert re.findall(r"<h2>([^<]+)</h2>", html) == [
+        "Details",
+        "Assessment against the criteria",
+        "Governance",
+        "Monitoring updates",
+        "SMT decisions",
+        "History",
+    ]
+    assert '<a href="/register">Back to the register</a>' in html
+    assert "<dt>Partner or supplier</dt><dd>Acme Environmental Ltd</dd>" in html
+    assert "3 of 5 met: Financial, Risk, Resource: key" in html
+    assert "<td>two years</td>" in html  # the officer's reason
+    assert "Test the depot continuity plan" in html
+    assert "<strong>(gap)</strong>" in html
+    assert "Key (SMT decision) on 10 June 2025 (recorded by chief@chorley.gov.uk): Agreed at SMT" in html
+    assert '<span class="rag rag-red">Red</span>' in html
+    assert "jo.bloggs@chorley.gov.uk, assess against the criteria" in html  # the audit history
+
+
+async def test_an_unknown_or_malformed_reference_is_not_found(client: Client) -> None:
+    for reference in ("KCP-9999", "nonsense", "%3Cscript%3E"):
+        html = await page(client, f"/register/{reference}", 404)
+        assert "Not on the register" in html
+        assert '<a href="/register">Back to the register</a>' in html
+        assert "<script>" not in html
+
+
+async def test_an_arrangement_not_yet_assessed_shows_what_the_record_suggests(
+    client: Client, sample: Built
+) -> None:
+    html = await page(client, f"/register/{sample.sample.parks}")
+    assert "Not yet assessed against the criteria." in html
+    assert "The record suggests:" in html
+    assert "No monitoring updates yet." in html
+    assert "No SMT decisions yet." in html
+
+
+# What every answer carries, and what the page refuses.
+
+
+async def test_every_page_carries_the_security_headers_and_no_script(client: Client) -> None:
+    for url, status in (
+        ("/register", 200),
+        ("/register?rag=x", 400),
+        ("/register.csv", 200),
+        ("/register/KCP-0001", 200),
+        ("/register/KCP-0404", 404),
+    ):
+        response = await client.get(url)
+        assert response.status == status, url
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, (url, name)
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert "script-src" not in policy
+    css = await client.get("/register-assets/register.css")
+    assert css.status == 200
+    assert css.content_type == "text/css"
+    assert "max-age" in css.headers["Cache-Control"]
+
+
+async def test_the_page_answers_head_and_refuses_every_change(client: Client) -> None:
+    head = await client.head("/register")
+    assert head.status == 200
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        for url in ("/register", "/register.csv", "/register/KCP-0001"):
+            assert (await client.request(method, url)).status == 405, (method, url)
+
+
+async def test_what_people_typed_is_shown_as_text_never_run(sample: Built) -> None:
+    sample.kcpf.identify(
+        TP,
+        title="<script>alert('x')</script> & co",
+        type=ArrangementType.CONTRACT,
+        council=Council.CHORLEY,
+        partner='"><img src=x onerror=alert(1)>',
+    )
+    client = await serve(sample.kcpf)
+    try:
+        for url in ("/register", "/register/KCP-0006", "/register?q=%3Cscript%3E"):
+            html = await page(client, url)
+            assert "<script>" not in html
+            assert "<img" not in html
+        assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co" in await page(client, "/register")
+    finally:
+        await client.close()
+
+
+class Unavailable(SqliteRegister):
+    """The register as it is when SharePoint cannot be reached: reading it raises our error."""
+
+    def arrangements(self, **filters: Any) -> Any:
+        raise KcpfError("SharePoint cannot be reached just now.")
+
+
+async def test_a_register_that_cannot_be_read_is_a_page_in_words(tmp_path: Path) -> None:
+    with Unavailable(tmp_path / "register.sqlite3") as register:
+        client = await serve(FrameworkService(register, FixedClock(at(TODAY)), FRAMEWORK_2025))
+        try:
+            for url in ("/register", "/register.csv"):
+                response = await client.get(url)
+                text = await response.text()
+                assert response.status == 503
+                assert "SharePoint cannot be reached just now." in text
+                assert "Traceback" not in text
+        finally:
+            await client.close()
+
+
+class Broken(SqliteRegister):
+    """A register failing in a way nobody planned for."""
+
+    def arrangements(self, **filters: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+
+async def test_an_unexpected_failure_is_a_page_in_words_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Broken(tmp_path / "register.sqlite3") as register:
+        client = await serve(FrameworkService(register, FixedClock(at(TODAY)), FRAMEWORK_2025))
+        try:
+            response = await client.get("/register")
+            text = await response.text()
+        finally:
+            await client.close()
+    assert response.status == 500
+    assert "could not be shown because of an unexpected problem" in text
+    assert "disk on fire" not in text
+    assert "Traceback" not in text
+    assert any(r.name == "kcpf.register_page" and r.exc_info for r in caplog.records)
+
+
+# Signed access, when the bot is on a public address.
+
+
+@dataclass
+class Guarded:
+    client: Client
+    access: RegisterAccess
+    clock: FixedClock
+
+
+@pytest.fixture
+async def guarded(sample: Built) -> AsyncIterator[Guarded]:
+    clock = FixedClock(at(TODAY))
+    access = RegisterAccess(ReportLinks(SECRET), clock, 24)
+    client = await serve(sample.kcpf, access)
+    try:
+        yield Guarded(client, access, clock)
+    finally:
+        await client.close()
+
+
+def token_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["access"][0]
+
+
+async def test_a_signed_link_is_traded_for_a_cookie_that_opens_the_register(guarded: Guarded) -> None:
+    client = guarded.client
+    url = guarded.access.url("https://kcpf.chorley.gov.uk/")
+    assert url.startswith("https://kcpf.chorley.gov.uk/register?access=")
+    token = token_of(url)
+    first = await client.get(f"/register?council=chorley&access={token}", allow_redirects=False)
+    assert first.status == 303
+    assert first.headers["Location"] == "/register?council=chorley"  # the token leaves the address bar
+    cookies = first.headers.getall("Set-Cookie")
+    assert {re.search(r"Path=([^;]+)", c)[1] for c in cookies} == {"/register", "/register.csv"}  # type: ignore[index]
+    for cookie in cookies:
+        assert cookie.startswith(f"{COOKIE}={token};")
+        for attribute in ("HttpOnly", "Secure", "SameSite=Lax", "Max-Age=86400"):
+            assert attribute in cookie, (attribute, cookie)
+    with_cookie = {"Cookie": f"{COOKIE}={token}"}
+    for path in ("/register?council=chorley", "/register.csv", "/register/KCP-0001"):
+        response = await client.get(path, headers=with_cookie)
+        assert response.status == 200, path
+    assert (await client.get("/register-assets/register.css")).status == 200  # the stylesheet is public
+
+
+async def test_without_a_valid_link_or_cookie_the_register_is_refused_in_words(guarded: Guarded) -> None:
+    client = guarded.client
+    for path in ("/register", "/register.csv", "/register/KCP-0001"):
+        html = await page(client, path, 403)
+        assert "type “register” to the bot" in html
+        assert "Leisure centres" not in html
+    token = guarded.access.token()
+    expires, signature = token.split(".")
+    tampered = [
+        f"{int(expires) + 3600}.{signature}",  # a later expiry
+        f"{expires}.{signature[:-1]}{'0' if signature[-1] != '0' else '1'}",
+        ReportLinks(b"another secret, thirty-two bytes!!").token("register", guarded.clock.now()),
+        "garbage",
+    ]
+    for bad in tampered:
+        html = await page(client, f"/register?access={bad}", 403)
+        assert "Link refused" in html
+        assert "Leisure centres" not in html
+        response = await client.get("/register", headers={"Cookie": f"{COOKIE}={bad}"})
+        assert response.status == 403
+
+
+async def test_links_and_cookies_expire(guarded: Guarded) -> None:
+    client = guarded.client
+    token = guarded.access.token()
+    guarded.clock.current += timedelta(hours=24)
+    assert "has expired" in await page(client, f"/register?access={token}", 403)
+    response = await client.get("/register", headers={"Cookie": f"{COOKIE}={token}"})
+    assert response.status == 403
+    assert "Your access to the register has expired" in await response.text()
+
+
+async def test_a_report_link_does_not_open_the_register_nor_a_register_token_a_report(
+    guarded: Guarded,
+) -> None:
+    links = ReportLinks(SECRET)
+    report = links.path("smt-update.docx", guarded.clock.now() + timedelta(hours=1))
+    query = parse_qs(urlsplit(report).query)
+    forged = f"{query['expires'][0]}.{query['signature'][0]}"
+    assert (await guarded.client.get(f"/register?access={forged}", allow_redirects=False)).status == 403
+    expires, signature = guarded.access.token().split(".")
+    with pytest.raises(Exception, match="not valid"):
+        links.verify("register", expires, signature, guarded.clock.now())
+
+
+# The composition root and the bot.
+
+
+def settings(tmp_path: Path, **extra: str) -> Settings:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KCPF_")}
+    return Settings.from_env({**env, "KCPF_DATA_DIR": str(tmp_path / "data"), **extra})
+
+
+@pytest.mark.parametrize("public", [False, True])
+async def test_kcpf_serve_opens_the_page_only_on_this_machine(tmp_path: Path, public: bool) -> None:
+    extra = (
+        {
+            "KCPF_APP_ID": "11111111-1111-4111-8111-111111111111",
+            "KCPF_APP_TENANT_ID": "22222222-2222-4222-8222-222222222222",
+            "KCPF_APP_PASSWORD": "not used here",
+        }
+        if public
+        else {}
+    )
+    chosen = settings(tmp_path, **extra)
+    prepare_data_dir(chosen)
+    storage = SqliteStorage(chosen.conversations_path)
+    try:
+        with application(chosen) as app:
+            services = bot_services(app, storage, "https://kcpf.chorley.gov.uk")
+            assert services.register_link is not None
+            link = services.register_link()
+            async with TestClient(TestServer(create_app(services))) as client:
+                response = await client.get("/register", allow_redirects=False)
+                if public:
+                    assert response.status == 403
+                    assert link.startswith("https://kcpf.chorley.gov.uk/register?access=")
+                    signed = await client.get(f"/register?access={token_of(link)}", allow_redirects=False)
+                    assert signed.status == 303
+                else:
+                    assert response.status == 200
+                    assert link == "https://kcpf.chorley.gov.uk/register"
+    finally:
+        storage.close()
+
+
+async def test_the_bot_hands_out_the_register_link(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, today=date(2026, 11, 27)) as bot:
+        bot.framework.identify(
+            TP,
+            title="Leisure centres",
+            type=ArrangementType.PARTNERSHIP,
+            council=Council.SHARED,
+            partner="AL",
+        )
+        said = await bot.chat(OFFICER).texts("register")
+        assert f"[open the register]({bot.base_url}/register)" in said
+        async with bot.session.get(f"{bot.base_url}/register") as response:
+            assert response.status == 200
+            assert "Leisure centres" in await response.text()
+        assert "*register*" in await bot.chat(OFFICER).texts("help")
+
+
+# Colours: WCAG 2.2 AA contrast, computed from the stylesheet's own values.
+
+
+def rules() -> dict[str, dict[str, str]]:
+    """Each selector of the stylesheet with its declarations (later rules win, as in the browser)."""
+    text = re.sub(r"/\*.*?\*/", "", CSS.read_text(encoding="utf-8"), flags=re.S)
+    found: dict[str, dict[str, str]] = {}
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", text):
+        declarations = {
+            name.strip(): value.strip()
+            for name, _, value in (d.partition(":") for d in body.split(";"))
+            if value.strip()
+        }
+        for selector in selectors.split(","):
+            found.setdefault(" ".join(selector.split()), {}).update(declarations)
+    return found
+
+
+def luminance(colour: str) -> float:
+    hex_ = colour.lstrip("#")
+    channels = [int(hex_[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    lighter, darker = sorted((luminance(one), luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_the_contrast_helper_agrees_with_known_ratios() -> None:
+    assert contrast("#000000", "#ffffff") == pytest.approx(21)
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # the classic just-too-light grey
+
+
+def test_every_text_colour_has_at_least_4_5_to_1_on_its_background() -> None:
+    css = rules()
+
+    def colour(selector: str, name: str = "color") -> str:
+        value = css[selector][name]
+        assert re.fullmatch(r"#[0-9a-f]{6}", value), (selector, name, value)
+        return value
+
+    page = colour("body", "background-color")
+    backgrounds = {
+        "page": page,
+        "even rows": colour("tbody tr:nth-child(even)", "background-color"),
+        "filters": colour(".filters", "background-color"),
+        "gap rows": colour("tr.gap", "background-color"),
+    }
+    pairs = {
+        "text": (colour("body"), backgrounds.values()),
+        "links": (colour("a"), backgrounds.values()),
+        "visited links": (colour("a:visited"), backgrounds.values()),
+        "hints": (colour(".hint"), [backgrounds["filters"]]),
+        "overdue": (colour(".overdue"), backgrounds.values()),
+        "problem heading": (colour(".problem h2"), [colour(".problem", "background-color")]),
+        "masthead": (colour(".masthead"), [colour(".masthead", "background-color")]),
+        "footer": (colour(".footer"), [colour(".footer", "background-color")]),
+        "button": (
+            colour("button"),
+            [colour("button", "background-color"), colour("button:hover", "background-color")],
+        ),
+        "focused link": (colour("a:focus-visible"), [colour("a:focus-visible", "background-color")]),
+        "focused button": (
+            colour("button:focus-visible"),
+            [colour("button:focus-visible", "background-color")],
+        ),
+        "skip link": (colour(".skip-link"), [colour(".skip-link", "background-color")]),
+    }
+    for rag in ("green", "amber", "red", "none"):
+        pairs[f"RAG {rag}"] = (colour(f".rag-{rag}"), [colour(f".rag-{rag}", "background-color")])
+    for name, (text, behind) in pairs.items():
+        for background in behind:
+            assert contrast(text, background) >= 4.5, (name, text, background, contrast(text, background))
+    # The focus outline is 3px and stands out at least 3:1 from the page (non-text contrast).
+    outline = css[":focus-visible"]["outline"].split()
+    assert outline[:2] == ["3px", "solid"]
+    assert contrast(outline[2], page) >= 3
+    for background in (*backgrounds.values(), css["a:focus-visible"]["background-color"]):
+        assert contrast(outline[2], background) >= 3
