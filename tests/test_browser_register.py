@@ -395,6 +395,8 @@ AXE_PAGES = {
     "filtered": "/register?council=chorley&status=monitoring",
     "arrangement": "/register/{reference}",
     "bad-filter": "/register?council=lancaster",
+    "no-match": "/register?q=nothing-is-called-this",
+    "not-found": "/register/KCP-0999",
 }
 
 
