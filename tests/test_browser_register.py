@@ -105,6 +105,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     try:
         opened = context.new_page()
@@ -170,7 +171,6 @@ def test_the_register_shows_all_fifty_arrangements_as_recorded(site: Site, page:
         assert column in [line.strip() for line in heading.splitlines()], headings
     assert page.locator("#count").inner_text() == f"Showing {SIZE} of {SIZE} contracts and partnerships"
     check_rows(shown(page), expected(site), site.sample.planned)
-    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "register.png", full_page=True)
 
 
