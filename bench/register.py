@@ -200,7 +200,12 @@ def kb(size: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench register", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--arrangements", type=int, default=ARRANGEMENTS, help=f"default {ARRANGEMENTS:,}")
+    parser.add_argument(
+        "--arrangements",
+        type=int,
+        default=ARRANGEMENTS,
+        help=f"arrangements in the register (default {ARRANGEMENTS:,})",
+    )
     parser.add_argument(
         "--requests", type=int, default=REQUESTS, help=f"measured per request (default {REQUESTS})"
     )
