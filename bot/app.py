@@ -78,7 +78,8 @@ class BotServices:
     app_id: str = ""
     register_is_local: bool = False  # SQLite: framework calls run on the event loop
     reporting: Reporting | None = None
-    register_link: Callable[[], str] | None = None  # a link to the register page (signed when public)
+    # A link to the register page, or one arrangement's given its reference (signed when public).
+    register_link: Callable[[str], str] | None = None
     saves: Saves | None = None
     routes: Sequence[web.RouteDef] = field(default_factory=tuple)  # more pages of the bot's web app
     # The app registration: incoming tokens checked, replies signed, only its tenant served. None: local.

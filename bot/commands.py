@@ -66,7 +66,7 @@ COMMANDS: tuple[Command, ...] = (
         "record SMT's decision: key, not key or deferred, with a note if you like",
         frozenset({Role.SMT, Role.TRANSFORMATION_AND_PARTNERSHIPS}),
     ),
-    Command("register", "register", "a link to the register in your browser: filter, sort, download"),
+    Command("register", "register", "a link to the register in your browser (or to one: register KCP-0001)"),
     # Teams' menu is itself the list of commands, so help stays out of it: the menu holds at most 12.
     Command("help", "help", "what you can type, at any point", menu=False),
 )

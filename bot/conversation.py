@@ -256,7 +256,7 @@ def _command(turn: Turn, typed: str) -> Said:
         if verb == "report":
             return _report(turn, typed)
         if verb == "register":
-            return _register(turn)
+            return _register(turn, rest)
     except InvalidInput as error:
         return Said([Reply(error.message)])
     except KcpfError as error:
@@ -306,14 +306,25 @@ def _report(turn: Turn, typed: str) -> Said:
     return Said([Reply(f"Your report is ready: [{produced.title} (Word, {_size(produced.size)})]({url})")])
 
 
-def _register(turn: Turn) -> Said:
-    """A link to the read-only register page: everyone may read the register."""
+def _register(turn: Turn, rest: str) -> Said:
+    """A link to the read-only register page, or to one arrangement's: everyone may read the register."""
     if turn.register_link is None:
         return Said([Reply("The register page is not available here.")])
+    if rest.strip():
+        arrangement = turn.framework.register.get(parse_reference(rest))
+        reference = arrangement.reference or ""
+        return Said(
+            [
+                Reply(
+                    f"{reference} {arrangement.title}, read-only, in your browser: "
+                    f"[open it]({turn.register_link(reference)})."
+                )
+            ]
+        )
     return Said(
         [
             Reply(
-                f"The register, read-only, in your browser: [open the register]({turn.register_link()}). "
+                f"The register, read-only, in your browser: [open the register]({turn.register_link('')}). "
                 "Filter, sort and download it as CSV there; to change anything, talk to me."
             )
         ]

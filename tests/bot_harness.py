@@ -23,6 +23,7 @@ from bot.auth import BotCredentials
 from bot.flows.engine import Reporting
 from bot.storage import SqliteStorage
 from connectors.register_page import RegisterAccess, register_routes
+from connectors.register_page import register_link as page_link
 from connectors.report_folder import ReportFolder, ReportLinks, report_routes
 from connectors.sqlite_register import SqliteRegister
 from connectors.word import WordRenderer
@@ -251,8 +252,8 @@ async def running_bot(
     # As `kcpf serve` does: the register page needs a signed link once the bot has credentials.
     access = RegisterAccess(links, clock, 24) if credentials is not None else None
 
-    def register_link() -> str:
-        return access.url(public[0]) if access else f"{public[0]}/register"
+    def register_link(reference: str) -> str:
+        return page_link(public[0], access)(reference)
 
     services = BotServices(
         framework=framework,

@@ -34,7 +34,7 @@ from kcpf.register_view import csv_rows, parse_query, register_rows, select
 from kcpf.services import FrameworkService
 from tests.bot_harness import OFFICER, running_bot
 from tests.builders import FixedClock, at
-from tests.report_register import TODAY, TP, Built, built
+from tests.report_register import JO, TODAY, TP, Built, built, governance
 
 Client = TestClient[web.Request, web.Application]
 SECRET = b"a register page secret of 32 bytes!"
@@ -43,6 +43,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
 }
 
 
@@ -280,6 +281,23 @@ async def test_a_bad_filter_on_the_csv_is_a_plain_message(client: Client) -> Non
     assert (await response.text()).startswith("Sort: “partner” is not one of the choices.")
 
 
+async def test_the_table_follows_every_write_and_the_day(client: Client, sample: Built) -> None:
+    def waste_cells(html: str) -> list[str]:
+        found = re.search(r'<a href="/register/KCP-0002">KCP-0002</a></th>(.*?)</tr>', html, re.S)
+        assert found is not None
+        return re.findall(r"<td[^>]*>(.*?)</td>", found[1], re.S)
+
+    assert waste_cells(await page(client, "/register"))[-1] == "1"
+    waste = sample.sample.waste
+    sample.kcpf.edit(TP, waste, title="Waste and recycling")
+    assert waste_cells(await page(client, "/register"))[0] == "Waste and recycling"
+    governance(sample.kcpf, JO, waste, {})  # a record saved with the arrangement: no gap left
+    assert waste_cells(await page(client, "/register"))[-1] == "0"
+    assert "(overdue)" not in waste_cells(await page(client, "/register"))[-2]
+    sample.kcpf.clock.set(date(2027, 5, 1))  # type: ignore[attr-defined]  # past the 30 April deadline
+    assert "(overdue)" in waste_cells(await page(client, "/register"))[-2]
+
+
 # One arrangement.
 
 
@@ -342,8 +360,12 @@ async def test_every_page_carries_the_security_headers_and_no_script(client: Cli
         assert "default-src 'none'" in policy
         assert "frame-ancestors 'none'" in policy
         assert "script-src" not in policy
-    css = await client.get("/register-assets/register.css")
+    link = re.search(r'<link rel="stylesheet" href="([^"]+)">', await page(client, "/register"))
+    assert link is not None
+    assert re.fullmatch(r"/register-assets/register\.css\?v=[0-9a-f]{12}", link[1])  # changes with it
+    css = await client.get(link[1])
     assert css.status == 200
+    assert await css.read() == CSS.read_bytes()
     assert css.content_type == "text/css"
     assert "max-age" in css.headers["Cache-Control"]
 
@@ -464,6 +486,11 @@ async def test_a_signed_link_is_traded_for_a_cookie_that_opens_the_register(guar
         response = await client.get(path, headers=with_cookie)
         assert response.status == 200, path
     assert (await client.get("/register-assets/register.css")).status == 200  # the stylesheet is public
+    one = guarded.access.url("https://kcpf.chorley.gov.uk", "KCP-0002")
+    assert one.startswith("https://kcpf.chorley.gov.uk/register/KCP-0002?access=")
+    deep = await client.get(urlsplit(one).path + "?" + urlsplit(one).query, allow_redirects=False)
+    assert deep.status == 303
+    assert deep.headers["Location"] == "/register/KCP-0002"
 
 
 async def test_without_a_valid_link_or_cookie_the_register_is_refused_in_words(guarded: Guarded) -> None:
@@ -472,6 +499,7 @@ async def test_without_a_valid_link_or_cookie_the_register_is_refused_in_words(g
         html = await page(client, path, 403)
         assert "type “register” to the bot" in html
         assert "Leisure centres" not in html
+        assert "Back to the register" not in html  # it would only be refused again
     token = guarded.access.token()
     expires, signature = token.split(".")
     tampered = [
@@ -537,7 +565,7 @@ async def test_kcpf_serve_opens_the_page_only_on_this_machine(tmp_path: Path, pu
         with application(chosen) as app:
             services = bot_services(app, storage, "https://kcpf.chorley.gov.uk")
             assert services.register_link is not None
-            link = services.register_link()
+            link = services.register_link("")
             async with TestClient(TestServer(create_app(services))) as client:
                 response = await client.get("/register", allow_redirects=False)
                 if public:
@@ -567,6 +595,10 @@ async def test_the_bot_hands_out_the_register_link(tmp_path: Path) -> None:
             assert response.status == 200
             assert "Leisure centres" in await response.text()
         assert "*register*" in await bot.chat(OFFICER).texts("help")
+        said = await bot.chat(OFFICER).texts("register kcp-1")
+        link = f"[open it]({bot.base_url}/register/KCP-0001)"
+        assert f"KCP-0001 Leisure centres, read-only, in your browser: {link}" in said
+        assert "no contract or partnership" in (await bot.chat(OFFICER).texts("register KCP-0404")).lower()
 
 
 # Colours: WCAG 2.2 AA contrast, computed from the stylesheet's own values.

@@ -122,7 +122,7 @@ class Turn:
     actor: Actor
     now: datetime
     reporting: Reporting | None = None
-    register_link: Callable[[], str] | None = None  # a link to the read-only register page
+    register_link: Callable[[str], str] | None = None  # the read-only register page (or a reference's)
 
 
 @dataclass(frozen=True)

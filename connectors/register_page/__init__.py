@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -51,11 +52,13 @@ ACCESS_PARAMETER = "access"
 COOKIE = "kcpf_register"
 COOKIE_PATHS = ("/register", "/register.csv")  # a cookie's path covers /register/… but not /register.csv
 STYLESHEET = "/register-assets/register.css"
+REBUILD_AFTER = timedelta(minutes=1)
 
 HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",  # frame-ancestors, for browsers that predate it
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
         "base-uri 'none'"
@@ -76,11 +79,26 @@ class RegisterAccess:
     def token(self) -> str:
         return self.links.token(SCOPE, self.clock.now() + timedelta(hours=self.hours))
 
-    def url(self, base_url: str) -> str:
-        return f"{base_url.rstrip('/')}/register?{ACCESS_PARAMETER}={self.token()}"
+    def url(self, base_url: str, reference: str = "") -> str:
+        return f"{page_url(base_url, reference)}?{ACCESS_PARAMETER}={self.token()}"
 
     def check(self, token: str) -> datetime:
         return self.links.verify_token(SCOPE, token, self.clock.now())
+
+
+def page_url(base_url: str, reference: str = "") -> str:
+    """The register page (or one arrangement's) at `base_url`, the bot's public address."""
+    return f"{base_url.rstrip('/')}/register" + (f"/{reference}" if reference else "")
+
+
+def register_link(base_url: str, access: RegisterAccess | None) -> Callable[[str], str]:
+    """What the bot hands out for the page (or one arrangement's, given its reference): signed when the
+    page needs it."""
+
+    def link(reference: str = "") -> str:
+        return access.url(base_url, reference) if access else page_url(base_url, reference)
+
+    return link
 
 
 def environment() -> jinja2.Environment:
@@ -88,6 +106,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("connectors.register_page", "templates"),
         autoescape=True,
+        auto_reload=False,  # packaged templates never change while running: no stat per request
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -104,9 +123,12 @@ def register_routes(
     """The page's routes, for `app.add_routes`. `access` None: the page is open (loopback only)."""
     env = environment()
     stylesheet = resources.files(__package__).joinpath("static/register.css").read_bytes()
+    # Browsers keep the stylesheet a day: its address changes with its content, so a new release shows.
+    env.globals["stylesheet"] = f"{STYLESHEET}?v={hashlib.sha256(stylesheet).hexdigest()[:12]}"
 
     def refused(status: int, title: str, message: str) -> web.Response:
-        return _html(status, env.get_template("message.html").render(title=title, message=message))
+        page = env.get_template("message.html").render(title=title, message=message, back=status != 403)
+        return _html(status, page)
 
     def guarded(
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
@@ -135,10 +157,21 @@ def register_routes(
 
         return guard
 
+    # The rows last built, what they were built from and when. Every write to the register saves an
+    # arrangement and raises its version (records are only ever saved with one), so the same references at
+    # the same versions on the same day give the same rows: only the arrangements are read again to know.
+    # Kept a minute at most, in case a register's copy shows a write's arrangement before its record.
+    built: list[tuple[object, datetime, list[RegisterRow]]] = []
+
     def rows() -> list[RegisterRow]:
-        return register_rows(
-            framework.files(framework.arrangements()), framework.rules.monitoring, clock.now().date()
-        )
+        arrangements = framework.arrangements()
+        now = clock.now()
+        key = (now.date(), [(a.reference, a.version) for a in arrangements])
+        if built and built[0][0] == key and now - built[0][1] < REBUILD_AFTER:
+            return built[0][2]
+        made = register_rows(framework.files(arrangements), framework.rules.monitoring, now.date())
+        built[:] = [(key, now, made)]
+        return made
 
     def page(params: Mapping[str, str]) -> tuple[int, str]:
         everything = rows()

@@ -17,7 +17,7 @@ from bot.auth import BotCredentials
 from bot.flows.engine import Reporting
 from bot.storage import SqliteStorage
 from bot.turns import LocalTurns, TurnGuard
-from connectors.register_page import RegisterAccess, register_routes
+from connectors.register_page import RegisterAccess, register_link, register_routes
 from connectors.report_folder import report_routes
 from kcpf.cli.arguments import EXIT_OK, Commands, Handler
 from kcpf.cli.compose import Application
@@ -43,11 +43,6 @@ def bot_services(
         return app.report_link(public_url, produced)
 
     access = register_access(app)
-
-    def register_link() -> str:
-        """The register page at the bot's public address: signed when the page needs it."""
-        return access.url(public_url) if access else public_url.rstrip("/") + "/register"
-
     sharepoint = app.settings.store == "sharepoint"
     return BotServices(
         framework=app.framework,
@@ -60,7 +55,7 @@ def bot_services(
             *report_routes(app.report_folder, app.report_links, app.framework.clock),
             *register_routes(app.framework, app.framework.clock, access),
         ),
-        register_link=register_link,
+        register_link=register_link(public_url, access),
         saves=_sharepoint_saves(app) if sharepoint else None,
         app_id=app.settings.app_id,
         credentials=bot_credentials(app),
