@@ -8,6 +8,10 @@ with.
 Each request is a new connection asking for gzip, as a browser's first visit would. Time to first byte is
 until the status line and headers are read (aiohttp sends them with the first part of the body).
 
+The page keeps the rows it built until an arrangement changes (or a minute passes), so /register is measured
+twice: read again and again, and just after a change (one arrangement saved again before each request), when
+every arrangement's records are read and the rows rebuilt.
+
 Target: GET /register with 1,000 arrangements answers its first byte in under 300 ms.
 """
 
@@ -24,10 +28,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.reports import Clock, fill
+from bench.reports import TP, Clock, fill
 from connectors.sqlite_register import SqliteRegister
 from kcpf.framework import FRAMEWORK_2025
-from kcpf.model import format_reference
+from kcpf.model import Arrangement, format_reference
 from kcpf.services import FrameworkService
 from tests.playground import free_port, start_bot
 
@@ -90,10 +94,17 @@ def rows_in(path: str, body: bytes) -> int | None:
     return None
 
 
-def measure_request(port: int, path: str, what: str, requests: int, warmup: int) -> Figures:
+def measure_request(
+    port: int, path: str, what: str, requests: int, warmup: int, before: Callable[[], object] = lambda: None
+) -> Figures:
+    """`before` runs ahead of each request, untimed."""
     for _ in range(warmup):
+        before()
         fetch(port, path)
-    answers = [fetch(port, path) for _ in range(requests)]
+    answers = []
+    for _ in range(requests):
+        before()
+        answers.append(fetch(port, path))
     last = answers[-1]
     return Figures(
         what,
@@ -130,7 +141,8 @@ def p95(values: Sequence[float]) -> float:
 
 
 def run(arrangements: int, requests: int, warmup: int, log: Callable[[str], None] = print) -> list[Figures]:
-    """Fill a register, start `kcpf serve` on it and measure; the first two figures are the baselines."""
+    """Fill a register, start `kcpf serve` on it and measure. The figures: the two baselines, /register as
+    it is read again and again, /register just after a change, then the other requests."""
     with tempfile.TemporaryDirectory(prefix="kcpf-bench-register-") as temp:
         data_dir = Path(temp) / "data"
         data_dir.mkdir()
@@ -143,9 +155,24 @@ def run(arrangements: int, requests: int, warmup: int, log: Callable[[str], None
         port = free_port()
         bot = start_bot(data_dir, port, Path(temp) / "bot.log")
         try:
-            requests_to_time = [
-                ("/healthz", "GET /healthz (baseline)"),
-                ("/register", f"GET /register (all {arrangements:,})"),
+            figures = [
+                measure_request(port, "/healthz", "GET /healthz (baseline)", requests, warmup),
+                measure_read(path, requests, warmup),
+                measure_request(port, "/register", f"GET /register (all {arrangements:,})", requests, warmup),
+            ]
+            with SqliteRegister(path) as writer:
+
+                def change() -> Arrangement:
+                    """An officer's edit: one arrangement saved again, so its version goes up."""
+                    first = writer.get(format_reference(1))
+                    return writer.save(first, action="bench", actor=TP.email, at=Clock().now())
+
+                figures.append(
+                    measure_request(
+                        port, "/register", "GET /register just after a change", requests, warmup, change
+                    )
+                )
+            others = [
                 (
                     "/register?council=chorley&status=monitoring",
                     "GET /register?council=chorley&status=monitoring",
@@ -153,9 +180,7 @@ def run(arrangements: int, requests: int, warmup: int, log: Callable[[str], None
                 (f"/register/{format_reference(max(1, arrangements // 2))}", "GET /register/{reference}"),
                 ("/register.csv", f"GET /register.csv (all {arrangements:,})"),
             ]
-            figures = [measure_request(port, p, what, requests, warmup) for p, what in requests_to_time[:1]]
-            figures.append(measure_read(path, requests, warmup))
-            figures += [measure_request(port, p, what, requests, warmup) for p, what in requests_to_time[1:]]
+            figures += [measure_request(port, p, what, requests, warmup) for p, what in others]
         finally:
             bot.stop()
     return figures
@@ -175,22 +200,25 @@ def report(arrangements: int, requests: int, warmup: int, figures: Sequence[Figu
         packed = kb(f.gzip_size) if f.size else "-"
         rows = "-" if f.rows is None else f"{f.rows:,}"
         lines.append(f"  {f.what:<50} {ttfb:>17} {total:>17} {size:>9} {sent:>9} {packed:>9} {rows:>6}")
-    health, read, page = figures[0], figures[1], figures[2]
-    median, high = statistics.median(page.ttfb_ms), p95(page.ttfb_ms)
+    health, read, again, changed = figures[:4]
+    read_ms = statistics.median(read.total_ms)
     lines.append(
-        f"  /register: TTFB {median / statistics.median(health.ttfb_ms):.0f}x /healthz's; the register read "
-        f"alone is {statistics.median(read.total_ms) / median:.0%} of its TTFB"
+        f"  /register's TTFB: {statistics.median(again.ttfb_ms) / statistics.median(health.ttfb_ms):.0f}x "
+        f"/healthz's read again and again, {statistics.median(changed.ttfb_ms) / read_ms:.1f}x the register "
+        "read alone just after a change"
     )
-    if not any(f.wire is not None for f in figures[2:]):
+    if not any(f.wire is not None for f in figures):
         lines.append(
             "  the server does not compress: 'sent' is the size as is; 'gzip -6' is what gzip would send"
         )
-    verdict = "met" if median < TARGET_MS else "NOT met"
-    at_p95 = "also at p95" if high < TARGET_MS else "not at p95"
-    lines.append(
-        f"  target: GET /register with {arrangements:,} arrangements, TTFB under {TARGET_MS:.0f} ms: "
-        f"{verdict} (median {median:.1f} ms; {at_p95}: {high:.1f} ms)"
-    )
+    for page, when in ((again, "read again and again"), (changed, "just after a change")):
+        median, high = statistics.median(page.ttfb_ms), p95(page.ttfb_ms)
+        verdict = "met" if median < TARGET_MS else "NOT met"
+        at_p95 = "also at p95" if high < TARGET_MS else "not at p95"
+        lines.append(
+            f"  target: GET /register with {arrangements:,} arrangements, TTFB under {TARGET_MS:.0f} ms, "
+            f"{when}: {verdict} (median {median:.1f} ms; {at_p95}: {high:.1f} ms)"
+        )
     return lines
 
 
