@@ -52,7 +52,7 @@ TOPICS = (
     "ICT managed service",
     "Car parking enforcement",
     "Payroll and HR system",
-    "Homelessness prevention",
+    "@Home telecare",  # a spreadsheet would take a leading @ (or =, +, -) for a formula
     "Street cleansing",
 )
 # How many of the 47 recorded through the use cases end in each status; the last three are imported.
