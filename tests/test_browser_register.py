@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from kcpf.standing import standing
 from tests.builders import FixedClock, at
 from tests.conftest import require_system_package
 from tests.playground import ROOT, Started, free_port, start_bot
-from tests.register_sample import SIZE, TODAY, Planned, Sample, sample_register
+from tests.register_sample import SIZE, TODAY, Sample, sample_register
 from tests.test_browser_playground import CHROMIUM_ARGS
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -132,12 +133,24 @@ def shown(page: Page) -> list[list[str]]:
     return rows
 
 
-def check_rows(rows: list[list[str]], arrangements: list[Arrangement], planned: dict[str, Planned]) -> None:
+def check_rows(site: Site, rows: list[list[str]], arrangements: list[Arrangement]) -> None:
     """Each row shows its arrangement as the register holds it, in reference order (the default sort)."""
     assert [r[0] for r in rows] == [a.reference for a in arrangements]
-    for row, a in zip(rows, arrangements, strict=True):
+    today = date.today()  # the server's clock marks overdue updates: the real one
+    for row, file in zip(rows, files(site, arrangements), strict=True):
+        a = file.arrangement
         cells = dict(zip(COLUMNS, row, strict=True))
-        plan = planned[a.reference or ""]
+        plan = site.sample.planned[a.reference or ""]
+        due = standing(file, FRAMEWORK_2025.monitoring).next_update_due
+        if due is None:
+            assert not re.search(r"\d", cells["Next update due"]), cells
+        else:
+            shown_due = re.fullmatch(r"(.+?)( \(overdue\))?", cells["Next update due"])
+            assert shown_due is not None, cells
+            day, overdue = shown_due.groups()
+            assert parse_uk_date(day) == due, cells
+            if abs((due - today).days) > 1:  # not at midnight's mercy
+                assert bool(overdue) is (due < today), cells
         assert cells["Title"] == a.title
         assert cells["Type"] == a.type.label
         assert cells["Council"] == a.council.label
@@ -170,7 +183,7 @@ def test_the_register_shows_all_fifty_arrangements_as_recorded(site: Site, page:
     for column, heading in zip(COLUMNS, headings, strict=True):
         assert column in [line.strip() for line in heading.splitlines()], headings
     assert page.locator("#count").inner_text() == f"Showing {SIZE} of {SIZE} contracts and partnerships"
-    check_rows(shown(page), expected(site), site.sample.planned)
+    check_rows(site, shown(page), expected(site))
     page.screenshot(path=ARTIFACTS / "register.png", full_page=True)
 
 
@@ -183,7 +196,7 @@ def test_filter_open_one_come_back_and_download_what_is_shown(site: Site, page: 
     page.wait_for_url(re.compile(r"council=chorley"))
     chorley = expected(site, council=Council.CHORLEY)
     assert any(a.council is Council.SHARED for a in chorley)  # shared ones are on Chorley's register
-    check_rows(shown(page), chorley, site.sample.planned)
+    check_rows(site, shown(page), chorley)
     assert (
         page.locator("#count").inner_text() == f"Showing {len(chorley)} of {SIZE} contracts and partnerships"
     )
@@ -195,7 +208,7 @@ def test_filter_open_one_come_back_and_download_what_is_shown(site: Site, page: 
     assert "council=chorley" in page.url
     both = expected(site, council=Council.CHORLEY, status=Status.MONITORING)
     assert 1 < len(both) < len(chorley)
-    check_rows(shown(page), both, site.sample.planned)
+    check_rows(site, shown(page), both)
     assert page.locator("#count").inner_text() == f"Showing {len(both)} of {SIZE} contracts and partnerships"
     assert page.get_by_label("Council", exact=True).input_value() == "chorley"  # the form keeps the choice
     assert page.get_by_label("Status", exact=True).input_value() == "monitoring"
