@@ -8,13 +8,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import bot, import_export, reports, sharepoint
+from bench import bot, import_export, register, reports, sharepoint
 
 BENCHMARKS: dict[str, Callable[[Sequence[str]], None]] = {
     "import_export": lambda options: import_export.main(),
     "reports": lambda options: reports.main(),
     "sharepoint": lambda options: sharepoint.main(),
     "bot": bot.main,
+    "register": register.main,
 }
 
 
