@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from connectors.clock import LONDON
 from connectors.sqlite_register import SqliteRegister
 from kcpf.framework import FRAMEWORK_2025
 from kcpf.model import KEY_STATUSES, Arrangement, Council, Status
@@ -136,12 +137,12 @@ def shown(page: Page) -> list[list[str]]:
 def check_rows(site: Site, rows: list[list[str]], arrangements: list[Arrangement]) -> None:
     """Each row shows its arrangement as the register holds it, in reference order (the default sort)."""
     assert [r[0] for r in rows] == [a.reference for a in arrangements]
-    today = date.today()  # the server's clock marks overdue updates: the real one
+    today = server_today()
     for row, file in zip(rows, files(site, arrangements), strict=True):
         a = file.arrangement
         cells = dict(zip(COLUMNS, row, strict=True))
         plan = site.sample.planned[a.reference or ""]
-        due = standing(file, FRAMEWORK_2025.monitoring).next_update_due
+        due = standing(file, FRAMEWORK_2025, today).next_update_due
         if due is None:
             assert not re.search(r"\d", cells["Next update due"]), cells
         else:
@@ -273,7 +274,7 @@ def check_csv(site: Site, content: bytes, arrangements: list[Arrangement]) -> No
         a = file.arrangement
         plan = site.sample.planned[a.reference or ""]
         officer = a.responsible_officer
-        due = standing(file, FRAMEWORK_2025.monitoring).next_update_due
+        due = standing(file, FRAMEWORK_2025, server_today()).next_update_due
         assert row == [
             a.reference,
             spreadsheet_text(a.title),
@@ -290,6 +291,11 @@ def check_csv(site: Site, content: bytes, arrangements: list[Arrangement]) -> No
             due.isoformat() if due else "",
             str(len(plan.open_gaps)),
         ]
+
+
+def server_today() -> date:
+    """The server's clock (the real one, in London) decides which update is owed first and is overdue."""
+    return datetime.now(LONDON).date()
 
 
 def spreadsheet_text(text: str) -> str:
