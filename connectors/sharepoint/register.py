@@ -657,9 +657,7 @@ class SharePointRegister:
             file = ArrangementFile(
                 item.value, (), (), tuple(reviews.get(reference, ())), tuple(updates.get(reference, ()))
             )
-            wanted = mapping.standing_fields(
-                standing(file, self.framework, today), self._area_names, schema
-            )
+            wanted = mapping.standing_fields(standing(file, self.framework, today), self._area_names, schema)
             changed = mapping.standing_differs(item.fields, wanted, schema)
             if changed:
                 path = f"{self._items_path(mapping.ARRANGEMENTS)}/{item.id}/fields"
