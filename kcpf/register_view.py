@@ -419,7 +419,7 @@ def arrangement_page(
         ("Data shared", {True: "Yes", False: "No", None: NOT_RECORDED}[a.data_shared]),
         ("Notice period", a.notice_period or NOT_RECORDED),
         ("Corporate priorities", "; ".join(a.corporate_priorities) or NOT_RECORDED),
-        ("Key since", format_uk_date(a.key_since) if a.key_since else "Not key"),
+        ("Key since", _key_since(a.key_since, where.is_key)),
     ]
     latest = file.latest_assessment
     if latest is None:
@@ -473,6 +473,12 @@ def arrangement_page(
 
 
 NOT_RECORDED = "Not recorded"
+
+
+def _key_since(key_since: date | None, is_key: bool) -> str:
+    if key_since is not None:
+        return format_uk_date(key_since)
+    return NOT_RECORDED if is_key else "Not key"  # key without a date: e.g. imported so
 
 
 def _money_words(amount: Decimal | None) -> str:
