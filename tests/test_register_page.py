@@ -5,6 +5,7 @@ what the page refuses, its colours' contrast, and signed access when the bot is 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 import re
@@ -29,10 +30,11 @@ from kcpf.cli.serve import bot_services
 from kcpf.cli.settings import Settings
 from kcpf.errors import KcpfError
 from kcpf.framework import FRAMEWORK_2025
-from kcpf.model import ArrangementType, Council
+from kcpf.model import ArrangementType, Council, Officer
 from kcpf.register_view import csv_rows, parse_query, register_rows, select
 from kcpf.services import FrameworkService
-from tests.bot_harness import OFFICER, running_bot
+from tests.bot_harness import OFFICER, OTHER, ROLES, SMT, running_bot
+from tests.bot_harness import TP as HARNESS_TP
 from tests.builders import FixedClock, at
 from tests.report_register import JO, TODAY, TP, Built, built, governance
 
@@ -589,16 +591,47 @@ async def test_the_bot_hands_out_the_register_link(tmp_path: Path) -> None:
             council=Council.SHARED,
             partner="AL",
         )
-        said = await bot.chat(OFFICER).texts("register")
+        said = await bot.chat(HARNESS_TP).texts("register")
         assert f"[open the register]({bot.base_url}/register)" in said
         async with bot.session.get(f"{bot.base_url}/register") as response:
             assert response.status == 200
             assert "Leisure centres" in await response.text()
-        assert "*register*" in await bot.chat(OFFICER).texts("help")
-        said = await bot.chat(OFFICER).texts("register kcp-1")
+        assert "*register*" in await bot.chat(HARNESS_TP).texts("help")
+        said = await bot.chat(HARNESS_TP).texts("register kcp-1")
         link = f"[open it]({bot.base_url}/register/KCP-0001)"
         assert f"KCP-0001 Leisure centres, read-only, in your browser: {link}" in said
-        assert "no contract or partnership" in (await bot.chat(OFFICER).texts("register KCP-0404")).lower()
+        assert "no contract or partnership" in (await bot.chat(HARNESS_TP).texts("register KCP-0404")).lower()
+
+
+async def test_the_whole_register_is_for_tp_smt_and_viewers_and_others_are_told_what_they_can_do(
+    tmp_path: Path,
+) -> None:
+    roles = dataclasses.replace(ROLES, viewers=frozenset({OTHER.email}))
+    async with running_bot(tmp_path, today=date(2026, 11, 27), roles=roles) as bot:
+        bot.framework.identify(
+            TP,
+            title="Leisure centres",
+            type=ArrangementType.PARTNERSHIP,
+            council=Council.SHARED,
+            partner="AL",
+        )
+        for reviewer in (HARNESS_TP, SMT, OTHER):  # OTHER is a viewer here
+            said = await bot.chat(reviewer).texts("register")
+            assert f"[open the register]({bot.base_url}/register)" in said, reviewer
+        # An officer's own arrangement too: its link opens the whole register.
+        bot.framework.assign_officer(TP, "KCP-0001", Officer(OFFICER.email, OFFICER.name))
+        for typed in ("register", "register KCP-0001"):
+            said = await bot.chat(OFFICER).texts(typed)
+            assert "/register" not in said, typed
+            assert (
+                "Only Transformation and Partnerships, the Senior Management Team and KCPF's viewers" in said
+            )
+            assert "Type *my* to see your own contracts and partnerships" in said
+            assert "added as a viewer" in said
+        assert "*register*" not in await bot.chat(OFFICER).texts("help")
+        # `due` is still for T&P alone.
+        assert "Only Transformation and Partnerships see who owes what" in await bot.chat(SMT).texts("due")
+        assert "Only Transformation and Partnerships see who owes what" in await bot.chat(OTHER).texts("due")
 
 
 # Colours: WCAG 2.2 AA contrast, computed from the stylesheet's own values.
