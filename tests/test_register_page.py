@@ -128,9 +128,7 @@ async def test_the_register_lists_every_arrangement_with_labelled_filters(
     assert '<a href="/register" class="clear">Clear filters</a>' in html
     assert '<p id="count" class="count" role="status">Showing 5 of 5 contracts and partnerships</p>' in html
     assert '<a id="csv" href="/register.csv">Download these as CSV</a>' in html
-    headers = re.findall(
-        r'<th scope="col"[^>]*>(?:<a [^>]*>)?(?:<span class="visually-hidden">Sort by </span>)?([^<]+)', html
-    )
+    headers = re.findall(r'<th scope="col"[^>]*>(?:<a [^>]*>)?([^<]+)', html)
     assert headers == [
         "Reference",
         "Title",
@@ -197,19 +195,43 @@ async def test_filters_search_and_sorting(client: Client, query: str, expected: 
     assert f"Showing {len(expected)} of 5 contracts and partnerships" in html
 
 
-async def test_the_sorted_column_says_so_and_each_header_link_names_what_it_does(client: Client) -> None:
+def accessible_name(link: str) -> str:
+    """A link's text as a screen reader names it: its text, less what is hidden from assistive technology."""
+    return re.sub(r"<[^>]+>", "", re.sub(r'<span aria-hidden="true"[^>]*>.*?</span>', "", link))
+
+
+async def test_the_sorted_column_says_so_and_each_header_link_is_named_by_its_column(client: Client) -> None:
     html = await page(client, "/register?sort=value&order=desc&council=chorley")
     assert html.count("aria-sort=") == 1
     sorted_header = re.search(
-        r'<th scope="col" aria-sort="descending"><a href="([^"]+)">(.*?)</a></th>', html
+        r'<th scope="col" aria-sort="descending">'
+        r'<a href="([^"]+)" aria-describedby="sort-hint">(.*?)</a></th>',
+        html,
     )
     assert sorted_header is not None
-    assert "Annual value" in sorted_header[2]
     assert sorted_header[1] == "/register?council=chorley&amp;sort=value"  # again: ascending, filters kept
-    name = re.sub(r"<[^>]+>", "", sorted_header[2].split('<span aria-hidden="true"')[0])
-    assert name == "Sort by Annual value, ascending"
-    title = '<a href="/register?council=chorley&amp;sort=title"><span class="visually-hidden">Sort by </span>'
-    assert title + "Title" in html
+    # The link's name is the column's, so each cell's header reads as the column; what it does is its
+    # description, one hint shared by every header link.
+    assert accessible_name(sorted_header[2]) == "Annual value"
+    links = re.findall(
+        r'<th scope="col"[^>]*><a href="[^"]+"( aria-describedby="sort-hint")?>(.*?)</a>', html
+    )
+    assert [accessible_name(name) for _, name in links] == [
+        "Reference",
+        "Title",
+        "Council",
+        "Status",
+        "RAG",
+        "Responsible officer",
+        "Annual value",
+        "End date",
+        "Next update due",
+    ]
+    assert all(described for described, _ in links)
+    assert html.count('id="sort-hint"') == 1
+    assert re.search(r'<p id="sort-hint">Select a column heading that is a link to sort by that column', html)
+    assert "Sort by" not in html
+    assert '<a href="/register?council=chorley&amp;sort=title" aria-describedby="sort-hint">Title</a>' in html
     assert "sorted by Annual value, descending" in html
     assert '<input type="hidden" name="sort" value="value">' in html
     assert '<input type="hidden" name="order" value="desc">' in html

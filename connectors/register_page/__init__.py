@@ -359,19 +359,16 @@ class Column:
     label: str
     href: str  # "" when the column does not sort
     sorted: str  # "ascending", "descending" or ""
-    action: str  # what following the link does, for its accessible name
 
 
 def _columns(query: RegisterQuery) -> list[Column]:
     columns = []
     for label, sort in _COLUMNS:
         if sort is None:
-            columns.append(Column(label, "", "", ""))
+            columns.append(Column(label, "", ""))
             continue
-        target = query.sorted_by(sort)
         current = ("descending" if query.descending else "ascending") if query.sort == sort else ""
-        order = "descending" if target.descending else "ascending"
-        columns.append(Column(label, _href("/register", target.params()), current, order))
+        columns.append(Column(label, _href("/register", query.sorted_by(sort).params()), current))
     return columns
 
 
