@@ -160,6 +160,13 @@ _T = TypeVar("_T")
 _ORDERS: dict[str, Literal["asc", "desc"]] = {"asc": "asc", "desc": "desc"}
 
 
+def kept_sort(params: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The sort and order asked for, for the filter form to carry on, leaving out a bad one: applying the
+    filters again must not repeat the problem."""
+    asked = ((name, params.get(name, "").strip().lower()) for name in ("sort", "order"))
+    return [(name, text) for name, text in asked if text in (SORTS if name == "sort" else _ORDERS)]
+
+
 @dataclass(frozen=True)
 class RegisterRow:
     """One arrangement as the register page and its CSV show it."""

@@ -261,6 +261,37 @@ async def test_a_bad_filter_is_refused_in_words_and_the_form_keeps_what_was_ente
     assert "Search: 201 characters is too long" in search
 
 
+def form_fields(html: str) -> list[tuple[str, str]]:
+    """What "Apply filters" sends: each select's chosen option, the search and the hidden inputs."""
+    form = re.search(r'<form method="get" action="/register" id="filters".*?</form>', html, re.S)
+    assert form is not None
+    chosen = [
+        (name, re.search(r'<option value="([^"]*)" selected>', body)[1])  # type: ignore[index]
+        for name, body in re.findall(r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', form[0], re.S)
+    ]
+    inputs = re.findall(
+        r'<input type="(?:search|hidden)" (?:id="[^"]+" )?name="([^"]+)" value="([^"]*)"', form[0]
+    )
+    return chosen + inputs
+
+
+@pytest.mark.parametrize(
+    ("query", "kept", "problem"),
+    [
+        ("sort=bogus&order=desc&council=chorley", [("order", "desc")], "Sort: “bogus” is not one"),
+        ("sort=Title&order=sideways", [("sort", "title")], "Order: “sideways” is not one"),
+    ],
+)
+async def test_a_bad_sort_or_order_is_not_carried_on_so_applying_the_filters_again_works(
+    client: Client, query: str, kept: list[tuple[str, str]], problem: str
+) -> None:
+    html = await page(client, f"/register?{query}", 400)
+    assert problem in html  # the bad value is still shown in the message
+    assert re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html) == kept
+    again = await client.get("/register", params=form_fields(html))
+    assert again.status == 200, await again.text()
+
+
 # The CSV.
 
 

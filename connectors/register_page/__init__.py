@@ -38,6 +38,7 @@ from kcpf.register_view import (
     arrangement_page,
     count_text,
     csv_rows,
+    kept_sort,
     officers,
     parse_query,
     register_rows,
@@ -327,7 +328,7 @@ def _register_html(
         "query": query,
         "rows": shown,
         "count": count_text(len(shown), len(rows)) if query is not None else "",
-        "hidden": [(n, entered.get(n, "").strip()) for n in ("sort", "order") if entered.get(n, "").strip()],
+        "hidden": kept_sort(entered),
         "q": entered.get("q", ""),
         "q_invalid": problem is not None and problem.field == "q",
     }
