@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
 from bot.storage import SqliteStorage
+from connectors.clock import LONDON
 from connectors.register_page import COOKIE, RegisterAccess, register_routes
 from connectors.report_folder import ReportLinks
 from connectors.sqlite_register import SqliteRegister
@@ -473,6 +474,41 @@ async def test_a_register_that_cannot_be_read_is_a_page_in_words(tmp_path: Path)
             await client.close()
 
 
+class Counting(SqliteRegister):
+    """A register that counts how often the page builds its rows (each build reads every assessment)."""
+
+    reads = 0
+
+    def assessments(self, reference: str | None = None) -> Any:
+        self.reads += 1
+        return super().assessments(reference)
+
+
+async def test_rows_are_rebuilt_after_a_real_minute_even_as_the_clocks_go_back(tmp_path: Path) -> None:
+    clock = FixedClock(datetime(2026, 10, 25, 1, 50, tzinfo=LONDON))  # BST, 00:50 UTC
+    register = Counting(tmp_path / "register.sqlite3")
+    with register:
+        framework = FrameworkService(register, clock, FRAMEWORK_2025)
+        framework.identify(
+            TP,
+            title="Leisure centres",
+            type=ArrangementType.PARTNERSHIP,
+            council=Council.SHARED,
+            partner="AL",
+        )
+        client = await serve(framework)
+        try:
+            await page(client, "/register")
+            built = register.reads
+            await page(client, "/register")
+            assert register.reads == built  # kept: nothing changed within the minute
+            clock.current = datetime(2026, 10, 25, 1, 10, fold=1, tzinfo=LONDON)  # GMT: 20 minutes later
+            await page(client, "/register")
+            assert register.reads > built
+        finally:
+            await client.close()
+
+
 class Broken(SqliteRegister):
     """A register failing in a way nobody planned for."""
 
@@ -569,6 +605,37 @@ async def test_without_a_valid_link_or_cookie_the_register_is_refused_in_words(g
         assert "Leisure centres" not in html
         response = await client.get("/register", headers={"Cookie": f"{COOKIE}={bad}"})
         assert response.status == 403
+
+
+@pytest.mark.parametrize(
+    ("now", "expires", "seconds"),
+    [
+        # The clocks go back at 02:00 BST on 25 October 2026: 01:50 BST is 00:50 UTC, 01:30 GMT 01:30 UTC.
+        (
+            datetime(2026, 10, 25, 1, 50, tzinfo=LONDON),
+            datetime(2026, 10, 25, 1, 30, fold=1, tzinfo=LONDON),
+            2400,
+        ),
+        # They go forward at 01:00 GMT on 29 March 2026: 00:30 GMT to 02:30 BST is an hour.
+        (datetime(2026, 3, 29, 0, 30, tzinfo=LONDON), datetime(2026, 3, 29, 2, 30, tzinfo=LONDON), 3600),
+    ],
+)
+async def test_the_cookie_lasts_as_long_as_the_link_across_the_clocks_changing(
+    guarded: Guarded, now: datetime, expires: datetime, seconds: int
+) -> None:
+    guarded.clock.current = now
+    token = guarded.access.links.token("register", expires)
+    response = await guarded.client.get(f"/register?access={token}", allow_redirects=False)
+    assert response.status == 303
+    for cookie in response.headers.getall("Set-Cookie"):
+        assert f"Max-Age={seconds};" in cookie, cookie
+
+
+def test_an_access_link_lasts_its_hours_in_real_time_across_the_clocks_going_back() -> None:
+    clock = FixedClock(datetime(2026, 10, 24, 12, tzinfo=LONDON))  # BST; the next day's noon is GMT
+    access = RegisterAccess(ReportLinks(SECRET), clock, 24)
+    expires = access.check(access.token())
+    assert expires.timestamp() - clock.now().timestamp() == 24 * 3600
 
 
 async def test_links_and_cookies_expire(guarded: Guarded) -> None:

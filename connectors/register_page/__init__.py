@@ -78,7 +78,9 @@ class RegisterAccess:
     hours: int
 
     def token(self) -> str:
-        return self.links.token(SCOPE, self.clock.now() + timedelta(hours=self.hours))
+        # In UTC: hours added to a Europe/London time are wall-clock hours, one more or less across the
+        # clocks changing.
+        return self.links.token(SCOPE, self.clock.now().astimezone(UTC) + timedelta(hours=self.hours))
 
     def url(self, base_url: str, reference: str = "") -> str:
         return f"{page_url(base_url, reference)}?{ACCESS_PARAMETER}={self.token()}"
@@ -168,7 +170,11 @@ def register_routes(
         arrangements = framework.arrangements()
         now = clock.now()
         key = (now.date(), [(a.reference, a.version) for a in arrangements])
-        if built and built[0][0] == key and now - built[0][1] < REBUILD_AFTER:
+        if (
+            built
+            and built[0][0] == key
+            and _seconds_between(built[0][1], now) < REBUILD_AFTER.total_seconds()
+        ):
             return built[0][2]
         made = register_rows(framework.files(arrangements), framework.rules, now.date())
         built[:] = [(key, now, made)]
@@ -261,7 +267,7 @@ def _admit(
         answer = web.Response(
             status=303, headers={**HEADERS, "Location": str(request.rel_url.with_query(kept))}
         )
-        max_age = max(0, int((expires - access.clock.now()).total_seconds()))
+        max_age = max(0, int(_seconds_between(access.clock.now(), expires)))
         stamp = expires.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
         for path in COOKIE_PATHS:  # two cookies of one name: aiohttp's set_cookie keeps one per name
             answer.headers.add(
@@ -283,6 +289,12 @@ def _admit(
     except LinkRefused as error:
         return refused(403, "Link refused", _refusal(error, "access"))
     return None
+
+
+def _seconds_between(earlier: datetime, later: datetime) -> float:
+    """Real seconds elapsed. Subtracting two datetimes in the same zone counts wall-clock time, which is an
+    hour out (or negative) across the clocks changing."""
+    return later.timestamp() - earlier.timestamp()
 
 
 def _refusal(error: LinkRefused, what: str) -> str:
