@@ -638,6 +638,28 @@ def test_an_access_link_lasts_its_hours_in_real_time_across_the_clocks_going_bac
     assert expires.timestamp() - clock.now().timestamp() == 24 * 3600
 
 
+async def test_an_old_link_opens_the_register_when_the_browser_already_holds_a_valid_cookie(
+    guarded: Guarded,
+) -> None:
+    client = guarded.client
+    old = guarded.access.links.token("register", guarded.clock.now() - timedelta(hours=1))  # expired
+    for bad in (old, "garbage"):
+        url = f"/register/KCP-0001?access={bad}"
+        valid = {"Cookie": f"{COOKIE}={guarded.access.token()}"}
+        response = await client.get(url, headers=valid, allow_redirects=False)
+        assert response.status == 303, await response.text()
+        assert response.headers["Location"] == "/register/KCP-0001"  # the clean address
+        assert "Set-Cookie" not in response.headers  # the cookie held is kept
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value
+        assert (await client.get("/register/KCP-0001", headers=valid)).status == 200
+        # Without a valid cookie the link is still refused, saying why.
+        for cookie in ({}, {"Cookie": f"{COOKIE}={old}"}):
+            refused = await client.get(url, headers=cookie)
+            assert refused.status == 403
+            assert "Link refused" in await refused.text()
+
+
 async def test_links_and_cookies_expire(guarded: Guarded) -> None:
     client = guarded.client
     token = guarded.access.token()

@@ -258,15 +258,17 @@ def _admit(
     if access is None:
         return None
     token = request.query.get(ACCESS_PARAMETER)
+    cookie = request.cookies.get(COOKIE)
     if token is not None:
+        kept = [(k, v) for k, v in request.query.items() if k != ACCESS_PARAMETER]
+        clean = {**HEADERS, "Location": str(request.rel_url.with_query(kept))}
         try:
             expires = access.check(token)
         except LinkRefused as error:
+            if cookie is not None and _valid(access, cookie):  # e.g. an older message's link
+                return web.Response(status=303, headers=clean)
             return refused(403, "Link refused", _refusal(error, "link"))
-        kept = [(k, v) for k, v in request.query.items() if k != ACCESS_PARAMETER]
-        answer = web.Response(
-            status=303, headers={**HEADERS, "Location": str(request.rel_url.with_query(kept))}
-        )
+        answer = web.Response(status=303, headers=clean)
         max_age = max(0, int(_seconds_between(access.clock.now(), expires)))
         stamp = expires.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
         for path in COOKIE_PATHS:  # two cookies of one name: aiohttp's set_cookie keeps one per name
@@ -276,7 +278,6 @@ def _admit(
                 "SameSite=Lax",
             )
         return answer
-    cookie = request.cookies.get(COOKIE)
     if cookie is None:
         return refused(
             403,
@@ -289,6 +290,14 @@ def _admit(
     except LinkRefused as error:
         return refused(403, "Link refused", _refusal(error, "access"))
     return None
+
+
+def _valid(access: RegisterAccess, token: str) -> bool:
+    try:
+        access.check(token)
+    except LinkRefused:
+        return False
+    return True
 
 
 def _seconds_between(earlier: datetime, later: datetime) -> float:
