@@ -25,11 +25,12 @@ from bot.storage import SqliteStorage
 from connectors.clock import LONDON
 from connectors.register_page import COOKIE, RegisterAccess, register_routes
 from connectors.report_folder import ReportLinks
+from connectors.sharepoint.outbox import OUTBOX_FILE, Outbox
+from connectors.sharepoint.register import SharePointRegister
 from connectors.sqlite_register import SqliteRegister
 from kcpf.cli.compose import application, prepare_data_dir
 from kcpf.cli.serve import bot_services
 from kcpf.cli.settings import Settings
-from kcpf.errors import KcpfError
 from kcpf.framework import FRAMEWORK_2025
 from kcpf.model import ArrangementType, Council, Officer
 from kcpf.register_view import csv_rows, parse_query, register_rows, select
@@ -37,7 +38,9 @@ from kcpf.services import FrameworkService
 from tests.bot_harness import OFFICER, OTHER, ROLES, SMT, running_bot
 from tests.bot_harness import TP as HARNESS_TP
 from tests.builders import FixedClock, at
+from tests.fake_graph import FakeGraph, Fault
 from tests.report_register import JO, TODAY, TP, Built, built, governance
+from tests.sharepoint_site import create_lists, session_for
 
 Client = TestClient[web.Request, web.Application]
 SECRET = b"a register page secret of 32 bytes!"
@@ -453,25 +456,38 @@ async def test_what_people_typed_is_shown_as_text_never_run(sample: Built) -> No
         await client.close()
 
 
-class Unavailable(SqliteRegister):
-    """The register as it is when SharePoint cannot be reached: reading it raises our error."""
-
-    def arrangements(self, **filters: Any) -> Any:
-        raise KcpfError("SharePoint cannot be reached just now.")
-
-
-async def test_a_register_that_cannot_be_read_is_a_page_in_words(tmp_path: Path) -> None:
-    with Unavailable(tmp_path / "register.sqlite3") as register:
-        client = await serve(FrameworkService(register, FixedClock(at(TODAY)), FRAMEWORK_2025))
+async def test_a_register_that_cannot_be_read_is_a_page_in_its_own_words(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SharePoint register, started while SharePoint cannot be reached: what it raises is worded for a
+    command ("Nothing was changed: try again in a few minutes."); the page says it once, in its own words."""
+    with FakeGraph.running(tmp_path) as fake:
+        session = session_for(fake)
+        create_lists(session)
+        fake.faults.random(1.0, (Fault("unavailable", retry_after=0),))
+        outbox = Outbox(tmp_path / OUTBOX_FILE)
         try:
-            for url in ("/register", "/register.csv"):
-                response = await client.get(url)
-                text = await response.text()
-                assert response.status == 503
-                assert "SharePoint cannot be reached just now." in text
-                assert "Traceback" not in text
+            register = SharePointRegister(session, outbox)
+            client = await serve(FrameworkService(register, FixedClock(at(TODAY)), FRAMEWORK_2025))
+            try:
+                for url in ("/register", "/register.csv", "/register/KCP-0001"):
+                    response = await client.get(url)
+                    text = await response.text()
+                    assert response.status == 503, url
+                    assert (
+                        "<p>The register cannot be read just now. Try again in a few minutes; if it" in text
+                    )
+                    assert text.lower().count("try again") == 1
+                    assert "Nothing was changed" not in text
+                    assert "Traceback" not in text
+                    for name, value in SECURITY_HEADERS.items():
+                        assert response.headers[name] == value
+            finally:
+                await client.close()
         finally:
-            await client.close()
+            outbox.close()
+    logged = [r.getMessage() for r in caplog.records if r.name == "kcpf.register_page"]
+    assert any("SharePoint cannot be reached just now" in m for m in logged), logged
 
 
 class Counting(SqliteRegister):

@@ -143,11 +143,14 @@ def register_routes(
                     return denied
                 return await handler(request)
             except KcpfError as error:  # e.g. SharePoint cannot be reached
+                # Its words are for whoever ran a command (a write's "Nothing was changed", a fix of their
+                # own): the page says one thing in its own words, and the log keeps the detail.
                 log.warning("register page: %s", error.message)
                 return refused(
                     503,
                     "The register is not available",
-                    f"The register cannot be read just now: {error.message} Try again in a few minutes.",
+                    "The register cannot be read just now. Try again in a few minutes; if it keeps "
+                    "happening, tell Transformation and Partnerships (the problem has been logged).",
                 )
             except Exception:
                 log.exception("register page failed")
