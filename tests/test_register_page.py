@@ -429,12 +429,38 @@ async def test_every_page_carries_the_security_headers_and_no_script(client: Cli
     assert "max-age" in css.headers["Cache-Control"]
 
 
-async def test_the_page_answers_head_and_refuses_every_change(client: Client) -> None:
+async def test_the_page_answers_head_and_refuses_every_change_in_its_own_words(client: Client) -> None:
     head = await client.head("/register")
     assert head.status == 200
-    for method in ("POST", "PUT", "DELETE", "PATCH"):
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
         for url in ("/register", "/register.csv", "/register/KCP-0001"):
-            assert (await client.request(method, url)).status == 405, (method, url)
+            response = await client.request(method, url)
+            assert response.status == 405, (method, url)
+            assert response.headers["Allow"] == "GET, HEAD"
+            for name, value in SECURITY_HEADERS.items():
+                assert response.headers[name] == value, (method, url, name)
+            assert response.content_type == "text/html"
+            assert "The register page only shows the register." in await response.text()
+
+
+async def test_any_other_address_under_the_register_is_the_pages_own_not_found(client: Client) -> None:
+    for url in ("/register/", "/register/KCP-0001/", "/register/KCP-0001/history", "/register//x"):
+        for method in ("GET", "POST"):
+            response = await client.request(method, url)
+            text = await response.text()
+            assert response.status == 404, (method, url)
+            for name, value in SECURITY_HEADERS.items():
+                assert response.headers[name] == value, (url, name)
+            assert "There is no page of the register at this address." in text
+            assert '<a href="/register">Back to the register</a>' in text
+    assert (await client.get("/register/KCP-0001")).status == 200  # the arrangement's page is still there
+
+
+async def test_an_unknown_address_under_the_register_still_needs_access(guarded: Guarded) -> None:
+    response = await guarded.client.get("/register/")
+    assert response.status == 403
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
 
 
 async def test_what_people_typed_is_shown_as_text_never_run(sample: Built) -> None:

@@ -243,10 +243,34 @@ def register_routes(
             headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
         )
 
+    async def read_only(request: web.Request) -> web.StreamResponse:
+        answer = refused(
+            405,
+            "The register page is read-only",
+            "The register page only shows the register. To change anything, use the KCPF bot in Teams or "
+            "the command line.",
+        )
+        answer.headers["Allow"] = "GET, HEAD"
+        return answer
+
+    async def nowhere(request: web.Request) -> web.StreamResponse:
+        return refused(
+            404,
+            "Page not found",
+            "There is no page of the register at this address. An arrangement's page is at an address "
+            "like /register/KCP-0001.",
+        )
+
+    # Each path's GET (and HEAD) first, then every other method on it: aiohttp's own 404 and 405 are plain
+    # text without the page's headers.
     return [
         web.get("/register", guarded(register)),
+        web.route("*", "/register", read_only),
         web.get("/register.csv", guarded(download)),
+        web.route("*", "/register.csv", read_only),
         web.get("/register/{reference}", guarded(arrangement)),
+        web.route("*", "/register/{reference}", read_only),
+        web.route("*", "/register/{anything:.*}", guarded(nowhere)),  # e.g. /register/, /register/KCP-0001/
         web.get(STYLESHEET, css),
     ]
 
