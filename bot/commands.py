@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kcpf.framework import FrameworkVersion
-from kcpf.lifecycle import Actor, Role
+from kcpf.lifecycle import REGISTER_REVIEWERS, Actor, Role
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,12 @@ class Command:
 
     def menu_description(self, rules: FrameworkVersion) -> str:
         """For Teams' command menu, which shows everyone every command: how to type it, and who may."""
-        who = " or ".join(_SHORT[role] for role in _SHORT if role in self.roles)
-        return f"{self.example}: {self.description(rules)}" + (f" ({who} only)" if who else "")
+        who = [_SHORT[role] for role in _SHORT if role in self.roles]
+        named = " or ".join(who) if len(who) < 3 else f"{', '.join(who[:-1])} or {who[-1]}"
+        return f"{self.example}: {self.description(rules)}" + (f" ({named} only)" if who else "")
 
 
-_SHORT = {Role.SMT: "SMT", Role.TRANSFORMATION_AND_PARTNERSHIPS: "T&P"}
+_SHORT = {Role.SMT: "SMT", Role.TRANSFORMATION_AND_PARTNERSHIPS: "T&P", Role.VIEWER: "viewers"}
 
 
 _TP = frozenset({Role.TRANSFORMATION_AND_PARTNERSHIPS})
@@ -66,7 +67,12 @@ COMMANDS: tuple[Command, ...] = (
         "record SMT's decision: key, not key or deferred, with a note if you like",
         frozenset({Role.SMT, Role.TRANSFORMATION_AND_PARTNERSHIPS}),
     ),
-    Command("register", "register", "a link to the register in your browser (or to one: register KCP-0001)"),
+    Command(
+        "register",
+        "register",
+        "a link to the register in your browser (or to one: register KCP-0001)",
+        REGISTER_REVIEWERS,
+    ),
     # Teams' menu is itself the list of commands, so help stays out of it: the menu holds at most 12.
     Command("help", "help", "what you can type, at any point", menu=False),
 )

@@ -35,7 +35,8 @@ from bot.flows.governance import Governance
 from bot.flows.identify import Identify
 from bot.flows.update import Update
 from bot.views import decide_help, due_text, help_text, my_text
-from kcpf.errors import InvalidInput, KcpfError
+from kcpf.errors import InvalidInput, KcpfError, NotPermitted
+from kcpf.lifecycle import Action, check_permitted
 from kcpf.model import Status, parse_reference
 from kcpf.parsing import parse_yes_no
 from kcpf.reports.requests import parse_request
@@ -241,16 +242,8 @@ def _command(turn: Turn, typed: str) -> Said:
         if verb == "my":
             return Said([Reply(my_text(turn))])
         if verb == "due":
-            if not turn.actor.is_tp:
-                return Said(
-                    [
-                        Reply(
-                            "Only Transformation and Partnerships see who owes what across the register. "
-                            "Type *my* to see what is due from you."
-                        )
-                    ]
-                )
-            return Said([Reply(due_text(turn))])
+            refused = _refused(turn, Action.CHASE, "Type *my* to see what is due from you.")
+            return refused or Said([Reply(due_text(turn))])
         if verb == "decide":
             return _decide(turn, rest)
         if verb == "report":
@@ -306,10 +299,25 @@ def _report(turn: Turn, typed: str) -> Said:
     return Said([Reply(f"Your report is ready: [{produced.title} (Word, {_size(produced.size)})]({url})")])
 
 
+def _refused(turn: Turn, action: Action, instead: str) -> Said | None:
+    """The framework's refusal, with what the person can do instead; None when they may."""
+    try:
+        check_permitted(turn.actor, action)
+    except NotPermitted as error:
+        return Said([Reply(f"{error.message} {instead}")])
+    return None
+
+
 def _register(turn: Turn, rest: str) -> Said:
-    """A link to the read-only register page, or to one arrangement's: everyone may read the register."""
+    """A link to the read-only register page, or to one arrangement's (its link opens the whole register too),
+    for those who review the whole register."""
     if turn.register_link is None:
         return Said([Reply("The register page is not available here.")])
+    refused = _refused(
+        turn, Action.REVIEW_REGISTER, "Type *my* to see your own contracts and partnerships and what is due."
+    )
+    if refused is not None:
+        return refused
     if rest.strip():
         arrangement = turn.framework.register.get(parse_reference(rest))
         reference = arrangement.reference or ""

@@ -57,6 +57,13 @@ class Action(StrEnum):
     END = "end"
     IMPORT = "import a contract register"
     REPORT = "produce this report"
+    CHASE = "see who owes what across the register"
+    REVIEW_REGISTER = "review the whole register"
+
+
+# Who oversees the register as a whole: T&P runs the framework, SMT decides (the register page's audience);
+# viewers were given read access to it.
+REGISTER_REVIEWERS = frozenset({Role.TRANSFORMATION_AND_PARTNERSHIPS, Role.SMT, Role.VIEWER})
 
 
 # Where each action may start from, and where it leaves the arrangement (None: the status stays).
@@ -76,6 +83,17 @@ _DECISIONS = frozenset({Status.KEY, Status.NOT_KEY, Status.DEFERRED})
 
 def check_permitted(actor: Actor, action: Action, arrangement: Arrangement | None = None) -> None:
     """Refuse, with the framework's reason, anything this person may not do to this arrangement."""
+    if action is Action.REVIEW_REGISTER:
+        if not actor.roles & REGISTER_REVIEWERS:
+            raise NotPermitted(
+                "Only Transformation and Partnerships, the Senior Management Team and KCPF's viewers review "
+                "the whole register; ask Transformation and Partnerships if you need to be added as a viewer."
+            )
+        return
+    if action is Action.CHASE:
+        if not actor.is_tp:
+            raise NotPermitted("Only Transformation and Partnerships see who owes what across the register.")
+        return
     if actor.is_viewer_only:
         raise NotPermitted(f"You have read-only access to KCPF, so you cannot {action.value}.")
     if action is Action.IMPORT and not actor.is_tp:

@@ -160,6 +160,13 @@ _T = TypeVar("_T")
 _ORDERS: dict[str, Literal["asc", "desc"]] = {"asc": "asc", "desc": "desc"}
 
 
+def kept_sort(params: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The sort and order asked for, for the filter form to carry on, leaving out a bad one: applying the
+    filters again must not repeat the problem."""
+    asked = ((name, params.get(name, "").strip().lower()) for name in ("sort", "order"))
+    return [(name, text) for name, text in asked if text in (SORTS if name == "sort" else _ORDERS)]
+
+
 @dataclass(frozen=True)
 class RegisterRow:
     """One arrangement as the register page and its CSV show it."""
@@ -419,7 +426,7 @@ def arrangement_page(
         ("Data shared", {True: "Yes", False: "No", None: NOT_RECORDED}[a.data_shared]),
         ("Notice period", a.notice_period or NOT_RECORDED),
         ("Corporate priorities", "; ".join(a.corporate_priorities) or NOT_RECORDED),
-        ("Key since", format_uk_date(a.key_since) if a.key_since else "Not key"),
+        ("Key since", _key_since(a.key_since, where.is_key)),
     ]
     latest = file.latest_assessment
     if latest is None:
@@ -473,6 +480,12 @@ def arrangement_page(
 
 
 NOT_RECORDED = "Not recorded"
+
+
+def _key_since(key_since: date | None, is_key: bool) -> str:
+    if key_since is not None:
+        return format_uk_date(key_since)
+    return NOT_RECORDED if is_key else "Not key"  # key without a date: e.g. imported so
 
 
 def _money_words(amount: Decimal | None) -> str:

@@ -130,3 +130,17 @@ def test_roles_from_settings_by_email_or_object_id() -> None:
     assert smt.has(Role.SMT)
     assert directory.actor("councillor@chorley.gov.uk").is_viewer_only
     assert directory.actor("anyone@chorley.gov.uk").roles == frozenset({Role.RESPONSIBLE_OFFICER})
+
+
+def test_the_whole_register_is_reviewed_by_tp_smt_and_viewers_only() -> None:
+    for reviewer in (TP, SMT, VIEWER):
+        check_permitted(reviewer, Action.REVIEW_REGISTER)
+    with pytest.raises(NotPermitted, match="added as a viewer"):
+        check_permitted(RO, Action.REVIEW_REGISTER)
+
+
+def test_only_tp_sees_who_owes_what_across_the_register() -> None:
+    check_permitted(TP, Action.CHASE)
+    for other in (RO, SMT, VIEWER):
+        with pytest.raises(NotPermitted, match=r"^Only Transformation and Partnerships see who owes what"):
+            check_permitted(other, Action.CHASE)

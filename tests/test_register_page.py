@@ -5,12 +5,13 @@ what the page refuses, its colours' contrast, and signed access when the bot is 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,24 +22,42 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
 from bot.storage import SqliteStorage
+from connectors.clock import LONDON
 from connectors.register_page import COOKIE, RegisterAccess, register_routes
 from connectors.report_folder import ReportLinks
+from connectors.sharepoint.outbox import OUTBOX_FILE, Outbox
+from connectors.sharepoint.register import SharePointRegister
 from connectors.sqlite_register import SqliteRegister
 from kcpf.cli.compose import application, prepare_data_dir
 from kcpf.cli.serve import bot_services
 from kcpf.cli.settings import Settings
-from kcpf.errors import KcpfError
 from kcpf.framework import FRAMEWORK_2025
-from kcpf.model import ArrangementType, Council
+from kcpf.model import ArrangementType, Council, Officer
 from kcpf.register_view import csv_rows, parse_query, register_rows, select
 from kcpf.services import FrameworkService
-from tests.bot_harness import OFFICER, running_bot
+from tests.bot_harness import OFFICER, OTHER, ROLES, SMT, running_bot
+from tests.bot_harness import TP as HARNESS_TP
 from tests.builders import FixedClock, at
+from tests.fake_graph import FakeGraph, Fault
 from tests.report_register import JO, TODAY, TP, Built, built, governance
+from tests.sharepoint_site import create_lists, session_for
 
 Client = TestClient[web.Request, web.Application]
 SECRET = b"a register page secret of 32 bytes!"
 CSS = Path(__file__).resolve().parent.parent / "connectors" / "register_page" / "static" / "register.css"
+COLUMNS = (
+    "Reference",
+    "Title",
+    "Type",
+    "Council",
+    "Status",
+    "RAG",
+    "Responsible officer",
+    "Annual value",
+    "End date",
+    "Next update due",
+    "Open gaps",
+)
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -68,6 +87,12 @@ async def client(sample: Built) -> AsyncIterator[Client]:
         yield client
     finally:
         await client.close()
+
+
+def leisure_centres(framework: FrameworkService) -> None:
+    framework.identify(
+        TP, title="Leisure centres", type=ArrangementType.PARTNERSHIP, council=Council.SHARED, partner="AL"
+    )
 
 
 async def page(client: Client, url: str, status: int = 200) -> str:
@@ -126,22 +151,8 @@ async def test_the_register_lists_every_arrangement_with_labelled_filters(
     assert '<a href="/register" class="clear">Clear filters</a>' in html
     assert '<p id="count" class="count" role="status">Showing 5 of 5 contracts and partnerships</p>' in html
     assert '<a id="csv" href="/register.csv">Download these as CSV</a>' in html
-    headers = re.findall(
-        r'<th scope="col"[^>]*>(?:<a [^>]*>)?(?:<span class="visually-hidden">Sort by </span>)?([^<]+)', html
-    )
-    assert headers == [
-        "Reference",
-        "Title",
-        "Type",
-        "Council",
-        "Status",
-        "RAG",
-        "Responsible officer",
-        "Annual value",
-        "End date",
-        "Next update due",
-        "Open gaps",
-    ]
+    headers = re.findall(r'<th scope="col"[^>]*>(?:<a [^>]*>)?([^<]+)', html)
+    assert headers == list(COLUMNS)
     assert "<caption" in html
     assert 'role="region" aria-labelledby="register-caption" tabindex="0"' in html
     assert references(html) == [sample.sample.leisure, "KCP-0002", "KCP-0003", "KCP-0004", "KCP-0005"]
@@ -195,19 +206,35 @@ async def test_filters_search_and_sorting(client: Client, query: str, expected: 
     assert f"Showing {len(expected)} of 5 contracts and partnerships" in html
 
 
-async def test_the_sorted_column_says_so_and_each_header_link_names_what_it_does(client: Client) -> None:
+def accessible_name(link: str) -> str:
+    """A link's text as a screen reader names it: its text, less what is hidden from assistive technology."""
+    return re.sub(r"<[^>]+>", "", re.sub(r'<span aria-hidden="true"[^>]*>.*?</span>', "", link))
+
+
+async def test_the_sorted_column_says_so_and_each_header_link_is_named_by_its_column(client: Client) -> None:
     html = await page(client, "/register?sort=value&order=desc&council=chorley")
     assert html.count("aria-sort=") == 1
     sorted_header = re.search(
-        r'<th scope="col" aria-sort="descending"><a href="([^"]+)">(.*?)</a></th>', html
+        r'<th scope="col" aria-sort="descending">'
+        r'<a href="([^"]+)" aria-describedby="sort-hint">(.*?)</a></th>',
+        html,
     )
     assert sorted_header is not None
-    assert "Annual value" in sorted_header[2]
     assert sorted_header[1] == "/register?council=chorley&amp;sort=value"  # again: ascending, filters kept
-    name = re.sub(r"<[^>]+>", "", sorted_header[2].split('<span aria-hidden="true"')[0])
-    assert name == "Sort by Annual value, ascending"
-    title = '<a href="/register?council=chorley&amp;sort=title"><span class="visually-hidden">Sort by </span>'
-    assert title + "Title" in html
+    # The link's name is the column's, so each cell's header reads as the column; what it does is its
+    # description, one hint shared by every header link.
+    assert accessible_name(sorted_header[2]) == "Annual value"
+    links = re.findall(
+        r'<th scope="col"[^>]*><a href="[^"]+"( aria-describedby="sort-hint")?>(.*?)</a>', html
+    )
+    assert [accessible_name(name) for _, name in links] == [
+        c for c in COLUMNS if c not in ("Type", "Open gaps")
+    ]
+    assert all(described for described, _ in links)
+    assert html.count('id="sort-hint"') == 1
+    assert re.search(r'<p id="sort-hint">Select a column heading that is a link to sort by that column', html)
+    assert "Sort by" not in html
+    assert '<a href="/register?council=chorley&amp;sort=title" aria-describedby="sort-hint">Title</a>' in html
     assert "sorted by Annual value, descending" in html
     assert '<input type="hidden" name="sort" value="value">' in html
     assert '<input type="hidden" name="order" value="desc">' in html
@@ -235,6 +262,37 @@ async def test_a_bad_filter_is_refused_in_words_and_the_form_keeps_what_was_ente
     search = await page(client, "/register?q=" + "x" * 201, 400)
     assert 'aria-invalid="true"' in search
     assert "Search: 201 characters is too long" in search
+
+
+def form_fields(html: str) -> list[tuple[str, str]]:
+    """What "Apply filters" sends: each select's chosen option, the search and the hidden inputs."""
+    form = re.search(r'<form method="get" action="/register" id="filters".*?</form>', html, re.S)
+    assert form is not None
+    chosen = [
+        (name, re.search(r'<option value="([^"]*)" selected>', body)[1])  # type: ignore[index]
+        for name, body in re.findall(r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', form[0], re.S)
+    ]
+    inputs = re.findall(
+        r'<input type="(?:search|hidden)" (?:id="[^"]+" )?name="([^"]+)" value="([^"]*)"', form[0]
+    )
+    return chosen + inputs
+
+
+@pytest.mark.parametrize(
+    ("query", "kept", "problem"),
+    [
+        ("sort=bogus&order=desc&council=chorley", [("order", "desc")], "Sort: “bogus” is not one"),
+        ("sort=Title&order=sideways", [("sort", "title")], "Order: “sideways” is not one"),
+    ],
+)
+async def test_a_bad_sort_or_order_is_not_carried_on_so_applying_the_filters_again_works(
+    client: Client, query: str, kept: list[tuple[str, str]], problem: str
+) -> None:
+    html = await page(client, f"/register?{query}", 400)
+    assert problem in html  # the bad value is still shown in the message
+    assert re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html) == kept
+    again = await client.get("/register", params=form_fields(html))
+    assert again.status == 200, await again.text()
 
 
 # The CSV.
@@ -370,12 +428,38 @@ async def test_every_page_carries_the_security_headers_and_no_script(client: Cli
     assert "max-age" in css.headers["Cache-Control"]
 
 
-async def test_the_page_answers_head_and_refuses_every_change(client: Client) -> None:
+async def test_the_page_answers_head_and_refuses_every_change_in_its_own_words(client: Client) -> None:
     head = await client.head("/register")
     assert head.status == 200
-    for method in ("POST", "PUT", "DELETE", "PATCH"):
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
         for url in ("/register", "/register.csv", "/register/KCP-0001"):
-            assert (await client.request(method, url)).status == 405, (method, url)
+            response = await client.request(method, url)
+            assert response.status == 405, (method, url)
+            assert response.headers["Allow"] == "GET, HEAD"
+            for name, value in SECURITY_HEADERS.items():
+                assert response.headers[name] == value, (method, url, name)
+            assert response.content_type == "text/html"
+            assert "The register page only shows the register." in await response.text()
+
+
+async def test_any_other_address_under_the_register_is_the_pages_own_not_found(client: Client) -> None:
+    for url in ("/register/", "/register/KCP-0001/", "/register/KCP-0001/history", "/register//x"):
+        for method in ("GET", "POST"):
+            response = await client.request(method, url)
+            text = await response.text()
+            assert response.status == 404, (method, url)
+            for name, value in SECURITY_HEADERS.items():
+                assert response.headers[name] == value, (url, name)
+            assert "There is no page of the register at this address." in text
+            assert '<a href="/register">Back to the register</a>' in text
+    assert (await client.get("/register/KCP-0001")).status == 200  # the arrangement's page is still there
+
+
+async def test_an_unknown_address_under_the_register_still_needs_access(guarded: Guarded) -> None:
+    response = await guarded.client.get("/register/")
+    assert response.status == 403
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
 
 
 async def test_what_people_typed_is_shown_as_text_never_run(sample: Built) -> None:
@@ -397,23 +481,65 @@ async def test_what_people_typed_is_shown_as_text_never_run(sample: Built) -> No
         await client.close()
 
 
-class Unavailable(SqliteRegister):
-    """The register as it is when SharePoint cannot be reached: reading it raises our error."""
-
-    def arrangements(self, **filters: Any) -> Any:
-        raise KcpfError("SharePoint cannot be reached just now.")
-
-
-async def test_a_register_that_cannot_be_read_is_a_page_in_words(tmp_path: Path) -> None:
-    with Unavailable(tmp_path / "register.sqlite3") as register:
-        client = await serve(FrameworkService(register, FixedClock(at(TODAY)), FRAMEWORK_2025))
+async def test_a_register_that_cannot_be_read_is_a_page_in_its_own_words(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SharePoint register, started while SharePoint cannot be reached: what it raises is worded for a
+    command ("Nothing was changed: try again in a few minutes."); the page says it once, in its own words."""
+    with FakeGraph.running(tmp_path) as fake:
+        session = session_for(fake)
+        create_lists(session)
+        fake.faults.random(1.0, (Fault("unavailable", retry_after=0),))
+        outbox = Outbox(tmp_path / OUTBOX_FILE)
         try:
-            for url in ("/register", "/register.csv"):
-                response = await client.get(url)
-                text = await response.text()
-                assert response.status == 503
-                assert "SharePoint cannot be reached just now." in text
-                assert "Traceback" not in text
+            register = SharePointRegister(session, outbox)
+            client = await serve(FrameworkService(register, FixedClock(at(TODAY)), FRAMEWORK_2025))
+            try:
+                for url in ("/register", "/register.csv", "/register/KCP-0001"):
+                    response = await client.get(url)
+                    text = await response.text()
+                    assert response.status == 503, url
+                    assert (
+                        "<p>The register cannot be read just now. Try again in a few minutes; if it" in text
+                    )
+                    assert text.lower().count("try again") == 1
+                    assert "Nothing was changed" not in text
+                    assert "Traceback" not in text
+                    for name, value in SECURITY_HEADERS.items():
+                        assert response.headers[name] == value
+            finally:
+                await client.close()
+        finally:
+            outbox.close()
+    logged = [r.getMessage() for r in caplog.records if r.name == "kcpf.register_page"]
+    assert any("SharePoint cannot be reached just now" in m for m in logged), logged
+
+
+class Counting(SqliteRegister):
+    """A register that counts how often the page builds its rows (each build reads every assessment)."""
+
+    reads = 0
+
+    def assessments(self, reference: str | None = None) -> Any:
+        self.reads += 1
+        return super().assessments(reference)
+
+
+async def test_rows_are_rebuilt_after_a_real_minute_even_as_the_clocks_go_back(tmp_path: Path) -> None:
+    clock = FixedClock(datetime(2026, 10, 25, 1, 50, tzinfo=LONDON))  # BST, 00:50 UTC
+    register = Counting(tmp_path / "register.sqlite3")
+    with register:
+        framework = FrameworkService(register, clock, FRAMEWORK_2025)
+        leisure_centres(framework)
+        client = await serve(framework)
+        try:
+            await page(client, "/register")
+            built = register.reads
+            await page(client, "/register")
+            assert register.reads == built  # kept: nothing changed within the minute
+            clock.current = datetime(2026, 10, 25, 1, 10, fold=1, tzinfo=LONDON)  # GMT: 20 minutes later
+            await page(client, "/register")
+            assert register.reads > built
         finally:
             await client.close()
 
@@ -516,6 +642,59 @@ async def test_without_a_valid_link_or_cookie_the_register_is_refused_in_words(g
         assert response.status == 403
 
 
+@pytest.mark.parametrize(
+    ("now", "expires", "seconds"),
+    [
+        # The clocks go back at 02:00 BST on 25 October 2026: 01:50 BST is 00:50 UTC, 01:30 GMT 01:30 UTC.
+        (
+            datetime(2026, 10, 25, 1, 50, tzinfo=LONDON),
+            datetime(2026, 10, 25, 1, 30, fold=1, tzinfo=LONDON),
+            2400,
+        ),
+        # They go forward at 01:00 GMT on 29 March 2026: 00:30 GMT to 02:30 BST is an hour.
+        (datetime(2026, 3, 29, 0, 30, tzinfo=LONDON), datetime(2026, 3, 29, 2, 30, tzinfo=LONDON), 3600),
+    ],
+)
+async def test_the_cookie_lasts_as_long_as_the_link_across_the_clocks_changing(
+    guarded: Guarded, now: datetime, expires: datetime, seconds: int
+) -> None:
+    guarded.clock.current = now
+    token = guarded.access.links.token("register", expires)
+    response = await guarded.client.get(f"/register?access={token}", allow_redirects=False)
+    assert response.status == 303
+    for cookie in response.headers.getall("Set-Cookie"):
+        assert f"Max-Age={seconds};" in cookie, cookie
+
+
+def test_an_access_link_lasts_its_hours_in_real_time_across_the_clocks_going_back() -> None:
+    clock = FixedClock(datetime(2026, 10, 24, 12, tzinfo=LONDON))  # BST; the next day's noon is GMT
+    access = RegisterAccess(ReportLinks(SECRET), clock, 24)
+    expires = access.check(access.token())
+    assert expires.timestamp() - clock.now().timestamp() == 24 * 3600
+
+
+async def test_an_old_link_opens_the_register_when_the_browser_already_holds_a_valid_cookie(
+    guarded: Guarded,
+) -> None:
+    client = guarded.client
+    old = guarded.access.links.token("register", guarded.clock.now() - timedelta(hours=1))  # expired
+    for bad in (old, "garbage"):
+        url = f"/register/KCP-0001?access={bad}"
+        valid = {"Cookie": f"{COOKIE}={guarded.access.token()}"}
+        response = await client.get(url, headers=valid, allow_redirects=False)
+        assert response.status == 303, await response.text()
+        assert response.headers["Location"] == "/register/KCP-0001"  # the clean address
+        assert "Set-Cookie" not in response.headers  # the cookie held is kept
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value
+        assert (await client.get("/register/KCP-0001", headers=valid)).status == 200
+        # Without a valid cookie the link is still refused, saying why.
+        for cookie in ({}, {"Cookie": f"{COOKIE}={old}"}):
+            refused = await client.get(url, headers=cookie)
+            assert refused.status == 403
+            assert "Link refused" in await refused.text()
+
+
 async def test_links_and_cookies_expire(guarded: Guarded) -> None:
     client = guarded.client
     token = guarded.access.token()
@@ -582,23 +761,42 @@ async def test_kcpf_serve_opens_the_page_only_on_this_machine(tmp_path: Path, pu
 
 async def test_the_bot_hands_out_the_register_link(tmp_path: Path) -> None:
     async with running_bot(tmp_path, today=date(2026, 11, 27)) as bot:
-        bot.framework.identify(
-            TP,
-            title="Leisure centres",
-            type=ArrangementType.PARTNERSHIP,
-            council=Council.SHARED,
-            partner="AL",
-        )
-        said = await bot.chat(OFFICER).texts("register")
+        leisure_centres(bot.framework)
+        said = await bot.chat(HARNESS_TP).texts("register")
         assert f"[open the register]({bot.base_url}/register)" in said
         async with bot.session.get(f"{bot.base_url}/register") as response:
             assert response.status == 200
             assert "Leisure centres" in await response.text()
-        assert "*register*" in await bot.chat(OFFICER).texts("help")
-        said = await bot.chat(OFFICER).texts("register kcp-1")
+        assert "*register*" in await bot.chat(HARNESS_TP).texts("help")
+        said = await bot.chat(HARNESS_TP).texts("register kcp-1")
         link = f"[open it]({bot.base_url}/register/KCP-0001)"
         assert f"KCP-0001 Leisure centres, read-only, in your browser: {link}" in said
-        assert "no contract or partnership" in (await bot.chat(OFFICER).texts("register KCP-0404")).lower()
+        assert "no contract or partnership" in (await bot.chat(HARNESS_TP).texts("register KCP-0404")).lower()
+
+
+async def test_the_whole_register_is_for_tp_smt_and_viewers_and_others_are_told_what_they_can_do(
+    tmp_path: Path,
+) -> None:
+    roles = dataclasses.replace(ROLES, viewers=frozenset({OTHER.email}))
+    async with running_bot(tmp_path, today=date(2026, 11, 27), roles=roles) as bot:
+        leisure_centres(bot.framework)
+        for reviewer in (HARNESS_TP, SMT, OTHER):  # OTHER is a viewer here
+            said = await bot.chat(reviewer).texts("register")
+            assert f"[open the register]({bot.base_url}/register)" in said, reviewer
+        # An officer's own arrangement too: its link opens the whole register.
+        bot.framework.assign_officer(TP, "KCP-0001", Officer(OFFICER.email, OFFICER.name))
+        for typed in ("register", "register KCP-0001"):
+            said = await bot.chat(OFFICER).texts(typed)
+            assert "/register" not in said, typed
+            assert (
+                "Only Transformation and Partnerships, the Senior Management Team and KCPF's viewers" in said
+            )
+            assert "Type *my* to see your own contracts and partnerships" in said
+            assert "added as a viewer" in said
+        assert "*register*" not in await bot.chat(OFFICER).texts("help")
+        # `due` is still for T&P alone.
+        assert "Only Transformation and Partnerships see who owes what" in await bot.chat(SMT).texts("due")
+        assert "Only Transformation and Partnerships see who owes what" in await bot.chat(OTHER).texts("due")
 
 
 # Colours: WCAG 2.2 AA contrast, computed from the stylesheet's own values.

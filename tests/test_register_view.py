@@ -362,3 +362,13 @@ def test_the_page_puts_updates_and_history_newest_first() -> None:
     assert page.rag is Rag.RED
     assert page.next_update_due == date(2025, 10, 31)  # 2025/26-H1, the half-year it became key, is missing
     assert page.update_overdue
+
+
+def test_a_key_arrangement_without_its_key_date_says_the_date_is_not_recorded() -> None:
+    def key_since(**fields: object) -> str:
+        file = ArrangementFile(arrangement(reference="KCP-0001", **fields), (), (), (), ())
+        return dict(arrangement_page(file, [], FRAMEWORK_2025, TODAY).details)["Key since"]
+
+    assert key_since(status=Status.MONITORING, key_since=None) == "Not recorded"
+    assert key_since(status=Status.MONITORING, key_since=date(2025, 6, 10)) == "10 June 2025"
+    assert key_since(status=Status.ASSESSED, key_since=None) == "Not key"

@@ -38,6 +38,7 @@ from kcpf.register_view import (
     arrangement_page,
     count_text,
     csv_rows,
+    kept_sort,
     officers,
     parse_query,
     register_rows,
@@ -77,7 +78,9 @@ class RegisterAccess:
     hours: int
 
     def token(self) -> str:
-        return self.links.token(SCOPE, self.clock.now() + timedelta(hours=self.hours))
+        # In UTC: hours added to a Europe/London time are wall-clock hours, one more or less across the
+        # clocks changing.
+        return self.links.token(SCOPE, self.clock.now().astimezone(UTC) + timedelta(hours=self.hours))
 
     def url(self, base_url: str, reference: str = "") -> str:
         return f"{page_url(base_url, reference)}?{ACCESS_PARAMETER}={self.token()}"
@@ -140,11 +143,14 @@ def register_routes(
                     return denied
                 return await handler(request)
             except KcpfError as error:  # e.g. SharePoint cannot be reached
+                # Its words are for whoever ran a command (a write's "Nothing was changed", a fix of their
+                # own): the page says one thing in its own words, and the log keeps the detail.
                 log.warning("register page: %s", error.message)
                 return refused(
                     503,
                     "The register is not available",
-                    f"The register cannot be read just now: {error.message} Try again in a few minutes.",
+                    "The register cannot be read just now. Try again in a few minutes; if it keeps "
+                    "happening, tell Transformation and Partnerships (the problem has been logged).",
                 )
             except Exception:
                 log.exception("register page failed")
@@ -167,7 +173,11 @@ def register_routes(
         arrangements = framework.arrangements()
         now = clock.now()
         key = (now.date(), [(a.reference, a.version) for a in arrangements])
-        if built and built[0][0] == key and now - built[0][1] < REBUILD_AFTER:
+        if (
+            built
+            and built[0][0] == key
+            and _seconds_between(built[0][1], now) < REBUILD_AFTER.total_seconds()
+        ):
             return built[0][2]
         made = register_rows(framework.files(arrangements), framework.rules, now.date())
         built[:] = [(key, now, made)]
@@ -233,10 +243,34 @@ def register_routes(
             headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
         )
 
+    async def read_only(request: web.Request) -> web.StreamResponse:
+        answer = refused(
+            405,
+            "The register page is read-only",
+            "The register page only shows the register. To change anything, use the KCPF bot in Teams or "
+            "the command line.",
+        )
+        answer.headers["Allow"] = "GET, HEAD"
+        return answer
+
+    async def nowhere(request: web.Request) -> web.StreamResponse:
+        return refused(
+            404,
+            "Page not found",
+            "There is no page of the register at this address. An arrangement's page is at an address "
+            "like /register/KCP-0001.",
+        )
+
+    # Each path's GET (and HEAD) first, then every other method on it: aiohttp's own 404 and 405 are plain
+    # text without the page's headers.
     return [
         web.get("/register", guarded(register)),
+        web.route("*", "/register", read_only),
         web.get("/register.csv", guarded(download)),
+        web.route("*", "/register.csv", read_only),
         web.get("/register/{reference}", guarded(arrangement)),
+        web.route("*", "/register/{reference}", read_only),
+        web.route("*", "/register/{anything:.*}", guarded(nowhere)),  # e.g. /register/, /register/KCP-0001/
         web.get(STYLESHEET, css),
     ]
 
@@ -251,16 +285,18 @@ def _admit(
     if access is None:
         return None
     token = request.query.get(ACCESS_PARAMETER)
+    cookie = request.cookies.get(COOKIE)
     if token is not None:
+        kept = [(k, v) for k, v in request.query.items() if k != ACCESS_PARAMETER]
+        clean = {**HEADERS, "Location": str(request.rel_url.with_query(kept))}
         try:
             expires = access.check(token)
         except LinkRefused as error:
+            if cookie is not None and _valid(access, cookie):  # e.g. an older message's link
+                return web.Response(status=303, headers=clean)
             return refused(403, "Link refused", _refusal(error, "link"))
-        kept = [(k, v) for k, v in request.query.items() if k != ACCESS_PARAMETER]
-        answer = web.Response(
-            status=303, headers={**HEADERS, "Location": str(request.rel_url.with_query(kept))}
-        )
-        max_age = max(0, int((expires - access.clock.now()).total_seconds()))
+        answer = web.Response(status=303, headers=clean)
+        max_age = max(0, int(_seconds_between(access.clock.now(), expires)))
         stamp = expires.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
         for path in COOKIE_PATHS:  # two cookies of one name: aiohttp's set_cookie keeps one per name
             answer.headers.add(
@@ -269,7 +305,6 @@ def _admit(
                 "SameSite=Lax",
             )
         return answer
-    cookie = request.cookies.get(COOKIE)
     if cookie is None:
         return refused(
             403,
@@ -282,6 +317,20 @@ def _admit(
     except LinkRefused as error:
         return refused(403, "Link refused", _refusal(error, "access"))
     return None
+
+
+def _valid(access: RegisterAccess, token: str) -> bool:
+    try:
+        access.check(token)
+    except LinkRefused:
+        return False
+    return True
+
+
+def _seconds_between(earlier: datetime, later: datetime) -> float:
+    """Real seconds elapsed. Subtracting two datetimes in the same zone counts wall-clock time, which is an
+    hour out (or negative) across the clocks changing."""
+    return later.timestamp() - earlier.timestamp()
 
 
 def _refusal(error: LinkRefused, what: str) -> str:
@@ -327,7 +376,7 @@ def _register_html(
         "query": query,
         "rows": shown,
         "count": count_text(len(shown), len(rows)) if query is not None else "",
-        "hidden": [(n, entered.get(n, "").strip()) for n in ("sort", "order") if entered.get(n, "").strip()],
+        "hidden": kept_sort(entered),
         "q": entered.get("q", ""),
         "q_invalid": problem is not None and problem.field == "q",
     }
@@ -359,19 +408,16 @@ class Column:
     label: str
     href: str  # "" when the column does not sort
     sorted: str  # "ascending", "descending" or ""
-    action: str  # what following the link does, for its accessible name
 
 
 def _columns(query: RegisterQuery) -> list[Column]:
     columns = []
     for label, sort in _COLUMNS:
         if sort is None:
-            columns.append(Column(label, "", "", ""))
+            columns.append(Column(label, "", ""))
             continue
-        target = query.sorted_by(sort)
         current = ("descending" if query.descending else "ascending") if query.sort == sort else ""
-        order = "descending" if target.descending else "ascending"
-        columns.append(Column(label, _href("/register", target.params()), current, order))
+        columns.append(Column(label, _href("/register", query.sorted_by(sort).params()), current))
     return columns
 
 
