@@ -519,9 +519,11 @@ class Counting(SqliteRegister):
     """A register that counts how often the page builds its rows (each build reads every assessment)."""
 
     reads = 0
+    asked: list[str | None]
 
     def assessments(self, reference: str | None = None) -> Any:
         self.reads += 1
+        self.asked = [*getattr(self, "asked", []), reference]
         return super().assessments(reference)
 
 
@@ -880,3 +882,31 @@ def test_every_text_colour_has_at_least_4_5_to_1_on_its_background() -> None:
     assert contrast(outline[2], page) >= 3
     for background in (*backgrounds.values(), css["a:focus-visible"]["background-color"]):
         assert contrast(outline[2], background) >= 3
+
+
+async def test_a_change_rebuilds_only_its_own_row(tmp_path: Path) -> None:
+    clock = FixedClock(at(TODAY))
+    register = Counting(tmp_path / "register.sqlite3")
+    with register:
+        framework = FrameworkService(register, clock, FRAMEWORK_2025)
+        for n in range(3):
+            framework.identify(
+                TP,
+                title=f"Leisure centres {n}",
+                type=ArrangementType.PARTNERSHIP,
+                council=Council.SHARED,
+                partner="AL",
+            )
+        client = await serve(framework)
+        try:
+            await page(client, "/register")
+            register.asked = []
+            framework.edit(TP, "KCP-0002", title="Swimming pools")
+            text = await page(client, "/register")
+            assert "Swimming pools" in text
+            assert "Leisure centres 1" not in text
+            assert register.asked == ["KCP-0002"]  # that arrangement's records only, not the register's
+            await page(client, "/register")
+            assert register.asked == ["KCP-0002"]  # nothing changed since: nothing read but the arrangements
+        finally:
+            await client.close()
