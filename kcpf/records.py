@@ -161,6 +161,22 @@ def arrangement_changes(before: Arrangement | None, after: Arrangement) -> tuple
     return tuple(changes)
 
 
+_CHANGE_LABELS = {
+    "type": "Contract or partnership",
+    "partner": "Partner or supplier",
+    "source": "Published register record",
+    "assessment": "Assessment against the criteria",
+    "smt_decision": "SMT decision",
+    "governance_review": "Governance self-assessment",
+    "monitoring_update": "Monitoring update",
+}
+
+
+def change_label(name: str) -> str:
+    """An audit line's field or record in words, for people: `annual_value` is "Annual value"."""
+    return _CHANGE_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
 def record_summary(record: Record) -> tuple[str, str, str]:
     """An audit line for a record added alongside a write."""
     if isinstance(record, Assessment):

@@ -910,3 +910,13 @@ async def test_a_change_rebuilds_only_its_own_row(tmp_path: Path) -> None:
             assert register.asked == ["KCP-0002"]  # nothing changed since: nothing read but the arrangements
         finally:
             await client.close()
+
+
+async def test_the_history_names_what_changed_in_words(sample: Built) -> None:
+    client = await serve(sample.kcpf)
+    try:
+        text = await page(client, "/register/KCP-0001")
+        assert "Partner or supplier: (empty) →" in text
+        assert "partner: (empty)" not in text
+    finally:
+        await client.close()

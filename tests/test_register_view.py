@@ -14,7 +14,7 @@ from kcpf.framework import FRAMEWORK_2025
 from kcpf.governance import AreaAnswer, GovernanceReview, InPlace
 from kcpf.model import Council, Officer, Status
 from kcpf.monitoring import Rag
-from kcpf.records import AuditEntry
+from kcpf.records import AuditEntry, change_label
 from kcpf.register_view import (
     CSV_HEADER,
     RegisterQuery,
@@ -372,3 +372,10 @@ def test_a_key_arrangement_without_its_key_date_says_the_date_is_not_recorded() 
     assert key_since(status=Status.MONITORING, key_since=None) == "Not recorded"
     assert key_since(status=Status.MONITORING, key_since=date(2025, 6, 10)) == "10 June 2025"
     assert key_since(status=Status.ASSESSED, key_since=None) == "Not key"
+
+
+def test_audit_lines_name_fields_and_records_in_words() -> None:
+    assert change_label("annual_value") == "Annual value"
+    assert change_label("responsible_officer") == "Responsible officer"
+    assert change_label("smt_decision") == "SMT decision"
+    assert change_label("governance_review") == "Governance self-assessment"

@@ -31,6 +31,7 @@ from kcpf.model import Council, Status, parse_reference
 from kcpf.monitoring import Rag
 from kcpf.parsing import format_money, format_uk_date
 from kcpf.ports import Clock
+from kcpf.records import change_label
 from kcpf.register_view import (
     NONE,
     SORTS,
@@ -117,6 +118,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["money"] = _money
     env.filters["ukdate"] = _uk_date
+    env.filters["change_label"] = change_label
     env.globals["stylesheet"] = STYLESHEET
     return env
 
