@@ -180,6 +180,7 @@ class SharePointRegister:
         self._lists = {key: _ListCache() for key in LISTS}
         self._list_ids: dict[str, str] = {}
         self._site_id = ""
+        self._unwritten: frozenset[str] = frozenset()  # columns the site lacks, found at connect
         self._refreshed_at: float | None = None
         self._hold_until = 0.0  # SharePoint's Retry-After: ask nothing before this (monotonic)
         self._pending = outbox.pending()
@@ -190,14 +191,18 @@ class SharePointRegister:
     # Start-up
 
     def connect(self) -> None:
-        """Find the site and its lists (two requests), and load the register (one delta round per page)."""
+        """Find the site and its lists with their columns (two requests), and load the register (one delta
+        round per page)."""
         with self._catching_up:
             if not self._list_ids:
                 site_id = self.graph.site_id()
-                found = {
-                    str(entry.get("displayName")): str(entry["id"])
-                    for entry in self.graph.get_all(f"/sites/{site_id}/lists", {"$select": "id,displayName"})
-                }
+                # The columns' names come with the lists, in the same request: a site provisioned by an
+                # earlier release may lack the ones added since.
+                entries = self.graph.get_all(
+                    f"/sites/{site_id}/lists",
+                    {"$select": "id,displayName", "$expand": "columns($select=name)"},
+                )
+                found = {str(entry.get("displayName")): str(entry["id"]) for entry in entries}
                 missing = [
                     self.schema.list(key).display_name
                     for key in LISTS
@@ -208,10 +213,32 @@ class SharePointRegister:
                         f"The KCPF site has no list {', '.join(missing)}: run `kcpf sharepoint check`, then "
                         "`kcpf sharepoint provision`."
                     )
+                unwritten = self._unprovisioned(entries)
                 with self._lock:
                     self._site_id = site_id
                     self._list_ids = {key: found[self.schema.list(key).display_name] for key in LISTS}
+                    self._unwritten = unwritten
             self._refresh()
+
+    def _unprovisioned(self, entries: Sequence[dict[str, Any]]) -> frozenset[str]:
+        """The standing columns the arrangements list lacks (a site provisioned before they existed). Saves
+        leave them out, losing nothing (the hidden JSON record is the truth), and say once what to run."""
+        name = self.schema.list(mapping.ARRANGEMENTS).display_name
+        entry = next(e for e in entries if str(e.get("displayName")) == name)
+        columns = entry.get("columns")
+        if not isinstance(columns, list):  # not told: assume the site is as provisioned
+            return frozenset()
+        have = {str(c.get("name")) for c in columns if isinstance(c, dict)}
+        missing = [c for c in mapping.STANDING_COLUMNS if c not in have]
+        if missing:
+            log.warning(
+                "the SharePoint list %s has no column %s: KCPF saves without them until the site is "
+                "brought up to date. Run `kcpf sharepoint provision`, restart KCPF, then run "
+                "`kcpf sharepoint standing`.",
+                name,
+                ", ".join(missing),
+            )
+        return frozenset(missing)
 
     def on_wake(self, wake: Callable[[], None]) -> None:
         """Called after a write is recorded but could not be applied at once (the worker's wake-up)."""
@@ -640,6 +667,12 @@ class SharePointRegister:
         someone changed meanwhile, left for their next save). Run it while nobody is saving: a save read
         before it would be refused as changed by someone else (If-Match), and asked to try again."""
         self._fresh()
+        if self._unwritten:
+            raise NotSaved(
+                f"The SharePoint list {self.schema.list(mapping.ARRANGEMENTS).display_name} has no column "
+                f"{', '.join(sorted(self._unwritten))} yet, so there is nothing to bring up to date: run "
+                "`kcpf sharepoint provision` first, then this again. Nothing was changed."
+            )
         today = datetime.fromtimestamp(self._wall_clock(), LONDON).date()
         schema = self.schema.list(mapping.ARRANGEMENTS)
         with self._lock:
@@ -657,9 +690,7 @@ class SharePointRegister:
             file = ArrangementFile(
                 item.value, (), (), tuple(reviews.get(reference, ())), tuple(updates.get(reference, ()))
             )
-            wanted = mapping.standing_fields(
-                standing(file, self.framework, today), self._area_names, schema
-            )
+            wanted = mapping.standing_fields(standing(file, self.framework, today), self._area_names, schema)
             changed = mapping.standing_differs(item.fields, wanted, schema)
             if changed:
                 path = f"{self._items_path(mapping.ARRANGEMENTS)}/{item.id}/fields"
@@ -860,8 +891,11 @@ class SharePointRegister:
     def _request(self, write: PendingWrite, n: int) -> BatchRequest | None:
         op = write.operations[n]
         path = self._items_path(op.list)
+        fields = op.fields
+        if op.list == mapping.ARRANGEMENTS and self._unwritten:
+            fields = {k: v for k, v in fields.items() if k not in self._unwritten}
         if op.kind == "create":
-            return BatchRequest(f"{n}", "POST", path, body={"fields": op.fields})
+            return BatchRequest(f"{n}", "POST", path, body={"fields": fields})
         with self._lock:
             item = self._item_for(op.reference)
         if item is None or item.value.version != op.from_version:
@@ -870,7 +904,7 @@ class SharePointRegister:
             self._refuse(write, _conflict(op.reference, history))
             return None
         return BatchRequest(
-            f"{n}", "PATCH", f"{path}/{item.id}/fields", body=op.fields, headers={"If-Match": item.etag}
+            f"{n}", "PATCH", f"{path}/{item.id}/fields", body=fields, headers={"If-Match": item.etag}
         )
 
     def _look_up(
