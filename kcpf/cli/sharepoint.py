@@ -96,10 +96,14 @@ def _provision(app: Application, args: argparse.Namespace) -> int:
     report = _provisioner(app).provision()
     for change in report.changes:
         print(f"done: {change}")
+    for note in report.notes:
+        print(f"note: {note}")
     _print_problems(report)
     if not report.ok:
         return EXIT_BAD_INPUT
-    if not report.changes:
+    if not report.changes and report.notes:
+        print("Nothing else to do: the site already has every list, library and column KCPF needs.")
+    elif not report.changes:
         print("Nothing to do: the site already has every list, library, column and view KCPF needs.")
     else:
         print(f"{plural(len(report.changes), 'change')} made; `kcpf sharepoint check` confirms the site.")
