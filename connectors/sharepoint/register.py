@@ -416,6 +416,19 @@ class SharePointRegister:
                     records.append(self._decoded(op))
         return records
 
+    def _by_reference(
+        self,
+    ) -> tuple[dict[str, list[GovernanceReview]], dict[str, list[MonitoringUpdate]]]:
+        """The governance reviews and monitoring updates (pending ones too) by reference: what an
+        arrangement's standing columns are worked out from. Call it holding the lock."""
+        reviews: dict[str, list[GovernanceReview]] = {}
+        for review in self._records(GovernanceReview):
+            reviews.setdefault(review.reference, []).append(review)
+        updates: dict[str, list[MonitoringUpdate]] = {}
+        for update in self._records(MonitoringUpdate):
+            updates.setdefault(update.reference, []).append(update)
+        return reviews, updates
+
     # Reads
 
     def get(self, reference: str) -> Arrangement:
@@ -576,12 +589,7 @@ class SharePointRegister:
         record_ops: list[Operation] = []
         stored_all: list[Arrangement] = []
         # Every save writes the arrangement's item, so its standing columns follow each new record.
-        reviews: dict[str, list[GovernanceReview]] = {}
-        for review in self._records(GovernanceReview):
-            reviews.setdefault(review.reference, []).append(review)
-        updates: dict[str, list[MonitoringUpdate]] = {}
-        for update in self._records(MonitoringUpdate):
-            updates.setdefault(update.reference, []).append(update)
+        reviews, updates = self._by_reference()
         for arrangement, records in items:
             if arrangement.reference is None:
                 reference = format_reference(next_number)
@@ -677,12 +685,7 @@ class SharePointRegister:
         schema = self.schema.list(mapping.ARRANGEMENTS)
         with self._lock:
             items = sorted(self._lists[mapping.ARRANGEMENTS].items.values(), key=lambda i: i.number)
-            reviews: dict[str, list[GovernanceReview]] = {}
-            for review in self._records(GovernanceReview):
-                reviews.setdefault(review.reference, []).append(review)
-            updates: dict[str, list[MonitoringUpdate]] = {}
-            for update in self._records(MonitoringUpdate):
-                updates.setdefault(update.reference, []).append(update)
+            reviews, updates = self._by_reference()
         requests: list[BatchRequest] = []
         targets: list[_Item] = []
         for item in items:

@@ -8,14 +8,20 @@ SharePoint REST. Every choice value in the file is KCPF's key, turned here into 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
-from connectors.sharepoint.schema import MANIFEST_DIR, Column, ListSchema, Schema, SchemaInvalid
+from connectors.sharepoint.schema import (
+    MANIFEST_DIR,
+    Column,
+    ListSchema,
+    Schema,
+    SchemaInvalid,
+    read_manifest,
+)
 
 VIEWS_FILE: Final = "views.json"
 # SharePoint's own columns a view may show or sort by (LinkTitle: the title, linked to the item).
@@ -165,15 +171,7 @@ def _canonical(caml: str) -> str:
 
 def load_views(schema: Schema, directory: Path = MANIFEST_DIR) -> ViewManifest:
     """Reads and checks views.json against the schema; raises SchemaInvalid naming the view and what."""
-    path = directory / VIEWS_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SchemaInvalid(f"cannot read {path}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
-        raise SchemaInvalid(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(raw, dict):
-        raise SchemaInvalid(f"{path} must hold a JSON object")
+    raw = read_manifest(directory / VIEWS_FILE)
     views = tuple(_view(schema, entry) for entry in _entries(raw, "views"))
     titles = [(v.list_key, v.title.lower()) for v in views]
     twice = sorted({title for key, title in titles if titles.count((key, title)) > 1})
