@@ -131,10 +131,10 @@ def test_the_standing_command_brings_older_items_up_to_date(
 def test_the_standing_command_on_a_site_not_yet_provisioned_says_to_provision_first(
     fake: FakeGraph, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from connectors.sharepoint.mapping import STANDING_COLUMNS
+    from connectors.sharepoint.mapping import LATER_COLUMNS
 
     the_list = fake.graph.list_named("KCPF Arrangements")
-    the_list.columns = [c for c in the_list.columns if c["name"] not in STANDING_COLUMNS]
+    the_list.columns = [c for c in the_list.columns if c["name"] not in LATER_COLUMNS]
     code, out = run(capsys, "sharepoint", "standing")
     assert code == 2, out
     assert "run `kcpf sharepoint provision` first" in out

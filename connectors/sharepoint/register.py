@@ -221,7 +221,7 @@ class SharePointRegister:
             self._refresh()
 
     def _unprovisioned(self, entries: Sequence[dict[str, Any]]) -> frozenset[str]:
-        """The standing columns the arrangements list lacks (a site provisioned before they existed). Saves
+        """The later columns the arrangements list lacks (a site provisioned before they existed). Saves
         leave them out, losing nothing (the hidden JSON record is the truth), and say once what to run."""
         name = self.schema.list(mapping.ARRANGEMENTS).display_name
         entry = next(e for e in entries if str(e.get("displayName")) == name)
@@ -229,7 +229,7 @@ class SharePointRegister:
         if not isinstance(columns, list):  # not told: assume the site is as provisioned
             return frozenset()
         have = {str(c.get("name")) for c in columns if isinstance(c, dict)}
-        missing = [c for c in mapping.STANDING_COLUMNS if c not in have]
+        missing = [c for c in mapping.LATER_COLUMNS if c not in have]
         if missing:
             log.warning(
                 "the SharePoint list %s has no column %s: KCPF saves without them until the site is "
@@ -669,11 +669,12 @@ class SharePointRegister:
     # The standing columns of items saved before they existed
 
     def refresh_standing(self) -> tuple[int, int]:
-        """Brings each arrangement item's standing columns (latest RAG, next update owed, open governance
-        gaps) up to date with its records, without a new version or audit entry: for items last saved
-        before KCPF kept those columns. Every later save keeps them anyway. Returns (items changed, items
-        someone changed meanwhile, left for their next save). Run it while nobody is saving: a save read
-        before it would be refused as changed by someone else (If-Match), and asked to try again."""
+        """Brings each arrangement item's later columns (`mapping.LATER_COLUMNS`: latest RAG, next update
+        owed, open governance gaps, review date) up to date with its records, without a new version or
+        audit entry: for items last saved before KCPF kept those columns. Every later save keeps them
+        anyway. Returns (items changed, items someone changed meanwhile, left for their next save). Run it
+        while nobody is saving: a save read before it would be refused as changed by someone else
+        (If-Match), and asked to try again."""
         self._fresh()
         if self._unwritten:
             raise NotSaved(
@@ -693,7 +694,9 @@ class SharePointRegister:
             file = ArrangementFile(
                 item.value, (), (), tuple(reviews.get(reference, ())), tuple(updates.get(reference, ()))
             )
-            wanted = mapping.standing_fields(standing(file, self.framework, today), self._area_names, schema)
+            wanted = mapping.later_fields(
+                item.value, standing(file, self.framework, today), self._area_names, schema
+            )
             changed = mapping.standing_differs(item.fields, wanted, schema)
             if changed:
                 path = f"{self._items_path(mapping.ARRANGEMENTS)}/{item.id}/fields"

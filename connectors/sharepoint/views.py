@@ -38,6 +38,7 @@ COLOUR_CLASSES: Final = frozenset(
 )
 FORMATTING_SCHEMA: Final = "https://developer.microsoft.com/json-schemas/sp/v2/column-formatting.schema.json"
 _OPERATORS: Final = ("in", "notIn", "greaterThan", "onOrBefore", "onOrAfter")
+_GROUPS: Final = ("all", "any")
 _CAML_OPERATOR: Final = {"greaterThan": "Gt", "onOrBefore": "Leq", "onOrAfter": "Geq"}
 _VALUE_TYPE: Final = {
     "text": "Text",
@@ -76,11 +77,30 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Group:
+    """Conditions of which all hold ("all": CAML <And>) or any holds ("any": <Or>)."""
+
+    kind: str  # "all" or "any"
+    parts: tuple[Condition | Group, ...]
+
+    def caml(self) -> str:
+        return _joined("And" if self.kind == "all" else "Or", self.parts)
+
+
+def _joined(tag: str, parts: tuple[Condition | Group, ...]) -> str:
+    """CAML's <And> and <Or> take exactly two conditions: nest them."""
+    clause = parts[-1].caml()
+    for part in reversed(parts[:-1]):
+        clause = f"<{tag}>{part.caml()}{clause}</{tag}>"
+    return clause
+
+
+@dataclass(frozen=True)
 class View:
     list_key: str
     title: str
     columns: tuple[str, ...]
-    where: tuple[Condition, ...]
+    where: tuple[Condition | Group, ...]  # all hold
     group_by: tuple[str, ...]
     order_by: tuple[tuple[str, bool], ...]  # (column, ascending)
     row_limit: int
@@ -98,11 +118,7 @@ class View:
             )
             parts.append(f"<OrderBy>{refs}</OrderBy>")
         if self.where:
-            # CAML's <And> takes exactly two conditions: nest them.
-            clause = self.where[-1].caml()
-            for condition in reversed(self.where[:-1]):
-                clause = f"<And>{condition.caml()}{clause}</And>"
-            parts.append(f"<Where>{clause}</Where>")
+            parts.append(f"<Where>{_joined('And', self.where)}</Where>")
         return "".join(parts)
 
     def creation(self) -> dict[str, Any]:
@@ -230,9 +246,18 @@ def _names(the_list: ListSchema) -> set[str]:
     return {c.name for c in the_list.columns}
 
 
-def _condition(the_list: ListSchema, raw: Any, where: str) -> Condition:
+def _condition(the_list: ListSchema, raw: Any, where: str) -> Condition | Group:
     if not isinstance(raw, dict):
         raise SchemaInvalid(f"{where}: each “where” condition must be an object")
+    groups = [kind for kind in _GROUPS if kind in raw]
+    if groups:
+        kind = groups[0]
+        parts = raw[kind]
+        if len(raw) != 1 or not isinstance(parts, list) or len(parts) < 2:
+            raise SchemaInvalid(
+                f"{where}: “{kind}” stands alone in its object and lists at least two conditions"
+            )
+        return Group(kind, tuple(_condition(the_list, part, where) for part in parts))
     name = raw.get("column")
     try:
         column = the_list.column(str(name))

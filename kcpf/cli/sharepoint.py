@@ -36,7 +36,8 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
     )
     sub.add_parser(
         "standing",
-        help="bring each arrangement's standing columns (RAG, next update due, governance gaps) up to date",
+        help="bring each arrangement's standing columns (RAG, next update due, governance gaps, review date) "
+        "up to date",
     )
     handlers: dict[str, SubHandler] = {"check": _check, "provision": _provision, "standing": _standing}
     # The register adapter's half adds its commands (`outbox`) here, next to these.
