@@ -377,3 +377,19 @@ def test_with_a_client_secret_provision_and_check_both_succeed_with_a_note(
     out = capsys.readouterr().out
     assert "ok: views and column formatting not checked:" in out
     assert out.endswith("The SharePoint site is ready for KCPF.\n")
+
+
+def test_a_view_sharepoint_stored_in_its_own_form_is_not_rewritten_by_a_second_provision(
+    fake: FakeGraph,
+) -> None:
+    from tests.fake_graph.rest import as_sharepoint_stores
+
+    assert provisioner(fake).provision().ok
+    for stored in fake.graph.list_named("KCPF Arrangements").views:
+        stored["ViewQuery"] = as_sharepoint_stores(stored["ViewQuery"])
+    fake.reset_counts()
+    again = provisioner(fake).provision()
+    assert again.ok
+    assert again.changes == ()
+    assert fake.counts["REST POST"] == 0
+    assert problems(fake) == []

@@ -19,6 +19,7 @@ from connectors.sharepoint.views import COLOUR_CLASSES, Condition, View, load_vi
 from kcpf.model import KEY_STATUSES, SourceRecord, Status
 from kcpf.reports.smt import ends_within
 from tests.builders import arrangement
+from tests.fake_graph.rest import as_sharepoint_stores
 
 SCHEMA = load_schema()
 VIEWS = load_views(SCHEMA)
@@ -210,6 +211,13 @@ def test_the_same_query_whatever_its_whitespace_or_attribute_order() -> None:
     )
     assert same_query(spaced, wanted)
     assert not same_query(wanted.replace("Gt>", "Geq>"), wanted)
+
+
+def test_the_same_query_however_sharepoint_stores_it() -> None:
+    for v in VIEWS.views:
+        assert same_query(as_sharepoint_stores(v.query()), v.query()), v.title
+    ending = view("Ending or due for re-procurement within 12 months").query()
+    assert not same_query(as_sharepoint_stores(ending).replace("Or>", "And>"), ending)
 
 
 # --- formatting ------------------------------------------------------------------------------------------

@@ -217,7 +217,7 @@ def standing_differs(
 ) -> dict[str, Any]:
     """The standing columns whose stored value differs from `wanted` (as `later_fields` gives them). A
     date-only column is stored as midnight in the site's time zone, which is within 14 hours of the UTC
-    midnight KCPF sends: that is the same date."""
+    midnight KCPF sends: that is the same date. A note's line breaks may come back as \r\n: the same note."""
     changed = {}
     for name, value in wanted.items():
         have = found.get(name)
@@ -233,6 +233,8 @@ def standing_differs(
                 continue
         elif have == value or (have in (None, "") and value in (None, "")):
             continue
+        elif isinstance(have, str) and isinstance(value, str) and have.replace("\r\n", "\n") == value:
+            continue  # SharePoint may keep a note's line breaks as \r\n
         changed[name] = value
     return changed
 

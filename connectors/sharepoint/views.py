@@ -170,18 +170,22 @@ class ViewManifest:
 
 
 def same_query(found: str, wanted: str) -> bool:
-    """Whether two CAML queries say the same, whatever their whitespace or attribute order."""
+    """Whether two CAML queries say the same, however SharePoint stored ours: line endings (\r\n), whitespace
+    between elements, attribute order, <X/> or <X></X>, and the order of GroupBy, OrderBy and Where (which
+    means nothing). So a second `provision` does not rewrite a view SharePoint merely reformatted."""
     return _canonical(found) == _canonical(wanted)
 
 
 def _canonical(caml: str) -> str:
     try:
-        root = ElementTree.fromstring(f"<Query>{caml}</Query>")
+        root = ElementTree.fromstring(f"<Query>{caml}</Query>")  # the parser turns \r\n into \n
     except ElementTree.ParseError:
         return caml
     for element in root.iter():
         element.text = (element.text or "").strip() or None
         element.tail = (element.tail or "").strip() or None
+    root[:] = sorted(root, key=lambda part: part.tag)
+    # C14N sorts attributes and writes every empty element as <X></X>.
     return ElementTree.canonicalize(ElementTree.tostring(root, encoding="unicode"))
 
 
