@@ -126,3 +126,16 @@ def test_the_standing_command_brings_older_items_up_to_date(
     assert all(item.fields["OpenGovernanceGaps"] == 0 for item in items.values())
     code, out = run(capsys, "sharepoint", "standing")
     assert out.startswith("0 arrangements brought up to date")
+
+
+def test_the_standing_command_on_a_site_not_yet_provisioned_says_to_provision_first(
+    fake: FakeGraph, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from connectors.sharepoint.mapping import LATER_COLUMNS
+
+    the_list = fake.graph.list_named("KCPF Arrangements")
+    the_list.columns = [c for c in the_list.columns if c["name"] not in LATER_COLUMNS]
+    code, out = run(capsys, "sharepoint", "standing")
+    assert code == 2, out
+    assert "run `kcpf sharepoint provision` first" in out
+    assert "Traceback" not in out

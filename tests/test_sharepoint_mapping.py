@@ -243,3 +243,12 @@ def test_a_record_too_long_for_sharepoint_is_refused_not_cut() -> None:
     fine = full_arrangement(reference="KCP-0001", version=1, description="word " * 12_000)
     fields = mapping.arrangement_fields(fine, [], SCHEMA.list("arrangements"), write_id="w")
     assert mapping.arrangement_from_fields(fields) == fine
+
+
+def test_a_note_kept_with_windows_line_breaks_is_not_sent_again() -> None:
+    """SharePoint may store a note's line breaks as CR LF: `kcpf sharepoint standing` must not rewrite it."""
+    arrangements = SCHEMA.list("arrangements")
+    wanted = {"GovernanceGapPlans": "Risk: plan (by 31 March 2027)\nAudit: plan"}
+    stored = {"GovernanceGapPlans": "Risk: plan (by 31 March 2027)\r\nAudit: plan"}
+    assert mapping.standing_differs(stored, wanted, arrangements) == {}
+    assert mapping.standing_differs({"GovernanceGapPlans": "Risk: other"}, wanted, arrangements) == wanted

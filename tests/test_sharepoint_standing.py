@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from connectors.clock import LONDON
-from connectors.sharepoint.mapping import STANDING_COLUMNS
+from connectors.sharepoint.mapping import LATER_COLUMNS, STANDING_COLUMNS
 from connectors.sharepoint.register import SharePointRegister
 from kcpf.governance import AreaAnswer, GovernanceReview, InPlace
 from kcpf.model import Status
@@ -132,3 +132,65 @@ def test_items_saved_before_the_standing_columns_are_brought_up_to_date_once(
         assert register.refresh_standing() == (0, 0)  # up to date: nothing sent
         assert fake.graph.operations["items.update"] == 0
         assert register.get(stored.reference or "").version == version
+
+
+def without_standing_columns(fake: FakeGraph) -> None:
+    """The arrangements list as the release before the standing columns provisioned it."""
+    the_list = fake.graph.list_named("KCPF Arrangements")
+    the_list.columns = [c for c in the_list.columns if c["name"] not in LATER_COLUMNS]
+
+
+def test_saves_work_on_a_site_provisioned_before_the_standing_columns_and_say_what_to_run(
+    fake: FakeGraph, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from connectors.sharepoint.provision import Provisioner
+    from connectors.sharepoint.schema import load_schema
+
+    without_standing_columns(fake)
+    (tmp_path / "upgraded").mkdir()
+    with sharepoint_register(session_for(fake), tmp_path / "upgraded") as register:
+        key = arrangement(reference=None, status=Status.MONITORING, key_since=date(2026, 5, 20))
+        stored = register.save(key, action="record", actor="tp", at=at(date(2026, 5, 20)))
+        update = monitoring_update("2026/27-H1", Rag.RED, reference=stored.reference)
+        register.save(stored, action="update", actor="jo", at=at(date(2026, 10, 10)), records=[update])
+        assert register.get(stored.reference or "").version == 2  # the JSON record keeps everything
+        assert not set(LATER_COLUMNS) & set(item(fake))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    (warning,) = [w for w in warnings if "LatestPerformance" in w]
+    assert all(name in warning for name in LATER_COLUMNS)
+    assert "`kcpf sharepoint provision`" in warning
+    assert "`kcpf sharepoint standing`" in warning
+
+    assert Provisioner(session_for(fake), load_schema()).provision().ok
+    (tmp_path / "restarted").mkdir()
+    with sharepoint_register(session_for(fake), tmp_path / "restarted") as register:
+        assert register.refresh_standing() == (1, 0)
+        assert item(fake)["LatestPerformance"] == "Red"
+        again = register.get(stored.reference or "")
+        register.save(again, action="edit", actor="tp", at=at(date(2026, 10, 11)))
+        assert day(item(fake)["NextUpdateDue"]) == date(2027, 4, 30)
+
+
+def test_bringing_standing_up_to_date_before_provisioning_says_to_provision_first(
+    fake: FakeGraph, tmp_path: Path
+) -> None:
+    from connectors.sharepoint.register import NotSaved
+
+    without_standing_columns(fake)
+    with sharepoint_register(session_for(fake), tmp_path) as register:
+        register.save(arrangement(reference=None), action="record", actor="tp", at=at(date(2026, 5, 20)))
+        with pytest.raises(NotSaved, match=r"run `kcpf sharepoint provision` first"):
+            register.refresh_standing()
+
+
+def test_the_review_date_is_written_on_save_and_filled_for_items_saved_before_it(
+    fake: FakeGraph, register: SharePointRegister
+) -> None:
+    from kcpf.model import SourceRecord
+
+    imported = arrangement(reference=None, source=SourceRecord(review_date=date(2027, 2, 1)))
+    register.save(imported, action="import", actor="tp", at=at(date(2026, 5, 20)))
+    assert day(item(fake)["ReviewDate"]) == date(2027, 2, 1)
+    fake.graph.list_named("KCPF Arrangements").items[1].fields.pop("ReviewDate")
+    assert register.refresh_standing() == (1, 0)
+    assert day(item(fake)["ReviewDate"]) == date(2027, 2, 1)

@@ -13,9 +13,13 @@ from xml.etree import ElementTree
 
 import pytest
 
+from connectors.sharepoint.mapping import arrangement_fields
 from connectors.sharepoint.schema import MANIFEST_DIR, Column, SchemaInvalid, load_schema
 from connectors.sharepoint.views import COLOUR_CLASSES, Condition, View, load_views, same_query
-from kcpf.model import KEY_STATUSES, Status
+from kcpf.model import KEY_STATUSES, SourceRecord, Status
+from kcpf.reports.smt import ends_within
+from tests.builders import arrangement
+from tests.fake_graph.rest import as_sharepoint_stores
 
 SCHEMA = load_schema()
 VIEWS = load_views(SCHEMA)
@@ -90,7 +94,9 @@ def test_the_five_views_are_defined_on_the_arrangements_list() -> None:
 def test_key_arrangements_are_the_key_statuses_grouped_by_council() -> None:
     key = view("Key arrangements by council")
     assert key.group_by == ("Council",)
-    assert set(key.where[0].values) == {STATUS.label_for(s.value) for s in KEY_STATUSES}
+    (status,) = key.where
+    assert isinstance(status, Condition)
+    assert set(status.values) == {STATUS.label_for(s.value) for s in KEY_STATUSES}
     items = [item(s.value, s) for s in Status]
     assert sorted(shown(key, items)) == sorted(s.value for s in KEY_STATUSES)
 
@@ -139,6 +145,58 @@ def test_ending_within_twelve_months_from_today() -> None:
     assert shown(ending, items) == ["ends today", "ends in a year"]
 
 
+def test_ending_or_due_for_re_procurement_is_what_the_smt_update_counts() -> None:
+    """The view against the SMT update's own rule (`ends_within`), on the fields the adapter writes: an end
+    date or a published review date from today to a year ahead."""
+    ending = view("Ending or due for re-procurement within 12 months")
+    a_year = date(2027, 11, 27)  # a year after TODAY; 365 days, as the view counts
+    assert a_year == TODAY + timedelta(days=365)
+    cases = {
+        "ends soon": (TODAY + timedelta(days=40), None),
+        "re-procured soon, ends in five years": (TODAY + timedelta(days=1826), TODAY + timedelta(days=180)),
+        "review passed, ends soon": (TODAY + timedelta(days=100), TODAY - timedelta(days=3)),
+        "review on the last day": (None, a_year),
+        "review the day after": (None, a_year + timedelta(days=1)),
+        "both later": (TODAY + timedelta(days=400), TODAY + timedelta(days=500)),
+        "no dates": (None, None),
+    }
+    schema = SCHEMA.list("arrangements")
+    items, counted = [], []
+    for n, (title, (end, review)) in enumerate(cases.items(), start=1):
+        a = arrangement(
+            reference=f"KCP-{n:04}",
+            title=title,
+            status=Status.MONITORING,
+            end_date=end,
+            source=SourceRecord(review_date=review),
+        )
+        fields = arrangement_fields(a, [], schema, write_id="")
+        items.append({**fields, **{k: as_date(fields.get(k)) for k in ("EndDate", "ReviewDate")}})
+        if ends_within(a, TODAY, a_year):
+            counted.append(title)
+    assert shown(ending, items) == counted
+    assert counted == [
+        "ends soon",
+        "re-procured soon, ends in five years",
+        "review passed, ends soon",
+        "review on the last day",
+    ]
+
+
+def as_date(value: Any) -> date | None:
+    return None if value is None else date.fromisoformat(str(value)[:10])
+
+
+def test_any_renders_as_or_of_its_conditions() -> None:
+    ending = view("Ending or due for re-procurement within 12 months")
+    where = ElementTree.fromstring(f"<Query>{ending.query()}</Query>").find("Where")
+    assert where is not None
+    (top,) = where
+    assert top.tag == "And"
+    assert [child.tag for child in top] == ["In", "Or"]
+    assert [child.tag for child in top[1]] == ["And", "And"]
+
+
 def test_values_are_escaped_in_caml() -> None:
     column = Column("Odd", "Odd", "choice", choices=(("a", "Fish & <Chips> 'n' \"peas\""),))
     caml = Condition(column, "in", values=(column.label_for("a"),)).caml()
@@ -153,6 +211,13 @@ def test_the_same_query_whatever_its_whitespace_or_attribute_order() -> None:
     )
     assert same_query(spaced, wanted)
     assert not same_query(wanted.replace("Gt>", "Geq>"), wanted)
+
+
+def test_the_same_query_however_sharepoint_stores_it() -> None:
+    for v in VIEWS.views:
+        assert same_query(as_sharepoint_stores(v.query()), v.query()), v.title
+    ending = view("Ending or due for re-procurement within 12 months").query()
+    assert not same_query(as_sharepoint_stores(ending).replace("Or>", "And>"), ending)
 
 
 # --- formatting ------------------------------------------------------------------------------------------
@@ -215,6 +280,19 @@ def manifest_with(tmp_path: Path, change: Any) -> Path:
                 {"column": "Partner", "onOrBefore": {"daysFromToday": 1}}
             ),
             "views.json view “Open governance gaps”: “onOrBefore” needs a date column",
+        ),
+        (
+            lambda d: d["views"][4]["where"][1]["any"].pop(),
+            "views.json view “Ending or due for re-procurement within 12 months”: “any” stands alone in its "
+            "object and lists at least two conditions",
+        ),
+        (
+            lambda d: d["views"][4]["where"][1].update({"column": "EndDate"}),
+            "“any” stands alone in its object",
+        ),
+        (
+            lambda d: d["views"][4]["where"][1]["any"][1]["all"][0].update({"column": "Nonsense"}),
+            "KCPF Arrangements has no column “Nonsense” to filter on",
         ),
         (
             lambda d: d["views"][0].update({"list": "nope"}),

@@ -180,6 +180,7 @@ class SharePointRegister:
         self._lists = {key: _ListCache() for key in LISTS}
         self._list_ids: dict[str, str] = {}
         self._site_id = ""
+        self._unwritten: frozenset[str] = frozenset()  # columns the site lacks, found at connect
         self._refreshed_at: float | None = None
         self._hold_until = 0.0  # SharePoint's Retry-After: ask nothing before this (monotonic)
         self._pending = outbox.pending()
@@ -190,14 +191,18 @@ class SharePointRegister:
     # Start-up
 
     def connect(self) -> None:
-        """Find the site and its lists (two requests), and load the register (one delta round per page)."""
+        """Find the site and its lists with their columns (two requests), and load the register (one delta
+        round per page)."""
         with self._catching_up:
             if not self._list_ids:
                 site_id = self.graph.site_id()
-                found = {
-                    str(entry.get("displayName")): str(entry["id"])
-                    for entry in self.graph.get_all(f"/sites/{site_id}/lists", {"$select": "id,displayName"})
-                }
+                # The columns' names come with the lists, in the same request: a site provisioned by an
+                # earlier release may lack the ones added since.
+                entries = self.graph.get_all(
+                    f"/sites/{site_id}/lists",
+                    {"$select": "id,displayName", "$expand": "columns($select=name)"},
+                )
+                found = {str(entry.get("displayName")): str(entry["id"]) for entry in entries}
                 missing = [
                     self.schema.list(key).display_name
                     for key in LISTS
@@ -208,10 +213,32 @@ class SharePointRegister:
                         f"The KCPF site has no list {', '.join(missing)}: run `kcpf sharepoint check`, then "
                         "`kcpf sharepoint provision`."
                     )
+                unwritten = self._unprovisioned(entries)
                 with self._lock:
                     self._site_id = site_id
                     self._list_ids = {key: found[self.schema.list(key).display_name] for key in LISTS}
+                    self._unwritten = unwritten
             self._refresh()
+
+    def _unprovisioned(self, entries: Sequence[dict[str, Any]]) -> frozenset[str]:
+        """The later columns the arrangements list lacks (a site provisioned before they existed). Saves
+        leave them out, losing nothing (the hidden JSON record is the truth), and say once what to run."""
+        name = self.schema.list(mapping.ARRANGEMENTS).display_name
+        entry = next(e for e in entries if str(e.get("displayName")) == name)
+        columns = entry.get("columns")
+        if not isinstance(columns, list):  # not told: assume the site is as provisioned
+            return frozenset()
+        have = {str(c.get("name")) for c in columns if isinstance(c, dict)}
+        missing = [c for c in mapping.LATER_COLUMNS if c not in have]
+        if missing:
+            log.warning(
+                "the SharePoint list %s has no column %s: KCPF saves without them until the site is "
+                "brought up to date. Run `kcpf sharepoint provision`, restart KCPF, then run "
+                "`kcpf sharepoint standing`.",
+                name,
+                ", ".join(missing),
+            )
+        return frozenset(missing)
 
     def on_wake(self, wake: Callable[[], None]) -> None:
         """Called after a write is recorded but could not be applied at once (the worker's wake-up)."""
@@ -389,6 +416,19 @@ class SharePointRegister:
                     records.append(self._decoded(op))
         return records
 
+    def _by_reference(
+        self,
+    ) -> tuple[dict[str, list[GovernanceReview]], dict[str, list[MonitoringUpdate]]]:
+        """The governance reviews and monitoring updates (pending ones too) by reference: what an
+        arrangement's standing columns are worked out from. Call it holding the lock."""
+        reviews: dict[str, list[GovernanceReview]] = {}
+        for review in self._records(GovernanceReview):
+            reviews.setdefault(review.reference, []).append(review)
+        updates: dict[str, list[MonitoringUpdate]] = {}
+        for update in self._records(MonitoringUpdate):
+            updates.setdefault(update.reference, []).append(update)
+        return reviews, updates
+
     # Reads
 
     def get(self, reference: str) -> Arrangement:
@@ -549,12 +589,7 @@ class SharePointRegister:
         record_ops: list[Operation] = []
         stored_all: list[Arrangement] = []
         # Every save writes the arrangement's item, so its standing columns follow each new record.
-        reviews: dict[str, list[GovernanceReview]] = {}
-        for review in self._records(GovernanceReview):
-            reviews.setdefault(review.reference, []).append(review)
-        updates: dict[str, list[MonitoringUpdate]] = {}
-        for update in self._records(MonitoringUpdate):
-            updates.setdefault(update.reference, []).append(update)
+        reviews, updates = self._by_reference()
         for arrangement, records in items:
             if arrangement.reference is None:
                 reference = format_reference(next_number)
@@ -634,22 +669,24 @@ class SharePointRegister:
     # The standing columns of items saved before they existed
 
     def refresh_standing(self) -> tuple[int, int]:
-        """Brings each arrangement item's standing columns (latest RAG, next update owed, open governance
-        gaps) up to date with its records, without a new version or audit entry: for items last saved
-        before KCPF kept those columns. Every later save keeps them anyway. Returns (items changed, items
-        someone changed meanwhile, left for their next save). Run it while nobody is saving: a save read
-        before it would be refused as changed by someone else (If-Match), and asked to try again."""
+        """Brings each arrangement item's later columns (`mapping.LATER_COLUMNS`: latest RAG, next update
+        owed, open governance gaps, review date) up to date with its records, without a new version or
+        audit entry: for items last saved before KCPF kept those columns. Every later save keeps them
+        anyway. Returns (items changed, items someone changed meanwhile, left for their next save). Run it
+        while nobody is saving: a save read before it would be refused as changed by someone else
+        (If-Match), and asked to try again."""
         self._fresh()
+        if self._unwritten:
+            raise NotSaved(
+                f"The SharePoint list {self.schema.list(mapping.ARRANGEMENTS).display_name} has no column "
+                f"{', '.join(sorted(self._unwritten))} yet, so there is nothing to bring up to date: run "
+                "`kcpf sharepoint provision` first, then this again. Nothing was changed."
+            )
         today = datetime.fromtimestamp(self._wall_clock(), LONDON).date()
         schema = self.schema.list(mapping.ARRANGEMENTS)
         with self._lock:
             items = sorted(self._lists[mapping.ARRANGEMENTS].items.values(), key=lambda i: i.number)
-            reviews: dict[str, list[GovernanceReview]] = {}
-            for review in self._records(GovernanceReview):
-                reviews.setdefault(review.reference, []).append(review)
-            updates: dict[str, list[MonitoringUpdate]] = {}
-            for update in self._records(MonitoringUpdate):
-                updates.setdefault(update.reference, []).append(update)
+            reviews, updates = self._by_reference()
         requests: list[BatchRequest] = []
         targets: list[_Item] = []
         for item in items:
@@ -657,7 +694,9 @@ class SharePointRegister:
             file = ArrangementFile(
                 item.value, (), (), tuple(reviews.get(reference, ())), tuple(updates.get(reference, ()))
             )
-            wanted = mapping.standing_fields(standing(file, self.framework, today), self._area_names, schema)
+            wanted = mapping.later_fields(
+                item.value, standing(file, self.framework, today), self._area_names, schema
+            )
             changed = mapping.standing_differs(item.fields, wanted, schema)
             if changed:
                 path = f"{self._items_path(mapping.ARRANGEMENTS)}/{item.id}/fields"
@@ -858,8 +897,11 @@ class SharePointRegister:
     def _request(self, write: PendingWrite, n: int) -> BatchRequest | None:
         op = write.operations[n]
         path = self._items_path(op.list)
+        fields = op.fields
+        if op.list == mapping.ARRANGEMENTS and self._unwritten:
+            fields = {k: v for k, v in fields.items() if k not in self._unwritten}
         if op.kind == "create":
-            return BatchRequest(f"{n}", "POST", path, body={"fields": op.fields})
+            return BatchRequest(f"{n}", "POST", path, body={"fields": fields})
         with self._lock:
             item = self._item_for(op.reference)
         if item is None or item.value.version != op.from_version:
@@ -868,7 +910,7 @@ class SharePointRegister:
             self._refuse(write, _conflict(op.reference, history))
             return None
         return BatchRequest(
-            f"{n}", "PATCH", f"{path}/{item.id}/fields", body=op.fields, headers={"If-Match": item.etag}
+            f"{n}", "PATCH", f"{path}/{item.id}/fields", body=fields, headers={"If-Match": item.etag}
         )
 
     def _look_up(

@@ -186,9 +186,9 @@ class Schema:
 
 def load_schema(directory: Path = MANIFEST_DIR) -> Schema:
     """Reads and checks `schema.json` (and `extra-columns.json` when present)."""
-    main = _read(directory / "schema.json")
+    main = read_manifest(directory / "schema.json")
     extra_path = directory / "extra-columns.json"
-    extra = _read(extra_path) if extra_path.exists() else {}
+    extra = read_manifest(extra_path) if extra_path.exists() else {}
     extra_lists = extra.get("lists", {})
     if not isinstance(extra_lists, dict):
         raise SchemaInvalid(f"{extra_path}: “lists” must map list keys to columns")
@@ -232,7 +232,8 @@ def load_schema(directory: Path = MANIFEST_DIR) -> Schema:
     return Schema(lists=tuple(lists), required_roles=roles)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A manifest file's JSON object; raises SchemaInvalid naming the file and what is wrong."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:

@@ -8,14 +8,20 @@ SharePoint REST. Every choice value in the file is KCPF's key, turned here into 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
-from connectors.sharepoint.schema import MANIFEST_DIR, Column, ListSchema, Schema, SchemaInvalid
+from connectors.sharepoint.schema import (
+    MANIFEST_DIR,
+    Column,
+    ListSchema,
+    Schema,
+    SchemaInvalid,
+    read_manifest,
+)
 
 VIEWS_FILE: Final = "views.json"
 # SharePoint's own columns a view may show or sort by (LinkTitle: the title, linked to the item).
@@ -32,6 +38,7 @@ COLOUR_CLASSES: Final = frozenset(
 )
 FORMATTING_SCHEMA: Final = "https://developer.microsoft.com/json-schemas/sp/v2/column-formatting.schema.json"
 _OPERATORS: Final = ("in", "notIn", "greaterThan", "onOrBefore", "onOrAfter")
+_GROUPS: Final = ("all", "any")
 _CAML_OPERATOR: Final = {"greaterThan": "Gt", "onOrBefore": "Leq", "onOrAfter": "Geq"}
 _VALUE_TYPE: Final = {
     "text": "Text",
@@ -70,11 +77,30 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Group:
+    """Conditions of which all hold ("all": CAML <And>) or any holds ("any": <Or>)."""
+
+    kind: str  # "all" or "any"
+    parts: tuple[Condition | Group, ...]
+
+    def caml(self) -> str:
+        return _joined("And" if self.kind == "all" else "Or", self.parts)
+
+
+def _joined(tag: str, parts: tuple[Condition | Group, ...]) -> str:
+    """CAML's <And> and <Or> take exactly two conditions: nest them."""
+    clause = parts[-1].caml()
+    for part in reversed(parts[:-1]):
+        clause = f"<{tag}>{part.caml()}{clause}</{tag}>"
+    return clause
+
+
+@dataclass(frozen=True)
 class View:
     list_key: str
     title: str
     columns: tuple[str, ...]
-    where: tuple[Condition, ...]
+    where: tuple[Condition | Group, ...]  # all hold
     group_by: tuple[str, ...]
     order_by: tuple[tuple[str, bool], ...]  # (column, ascending)
     row_limit: int
@@ -92,11 +118,7 @@ class View:
             )
             parts.append(f"<OrderBy>{refs}</OrderBy>")
         if self.where:
-            # CAML's <And> takes exactly two conditions: nest them.
-            clause = self.where[-1].caml()
-            for condition in reversed(self.where[:-1]):
-                clause = f"<And>{condition.caml()}{clause}</And>"
-            parts.append(f"<Where>{clause}</Where>")
+            parts.append(f"<Where>{_joined('And', self.where)}</Where>")
         return "".join(parts)
 
     def creation(self) -> dict[str, Any]:
@@ -148,32 +170,28 @@ class ViewManifest:
 
 
 def same_query(found: str, wanted: str) -> bool:
-    """Whether two CAML queries say the same, whatever their whitespace or attribute order."""
+    """Whether two CAML queries say the same, however SharePoint stored ours: line endings (\r\n), whitespace
+    between elements, attribute order, <X/> or <X></X>, and the order of GroupBy, OrderBy and Where (which
+    means nothing). So a second `provision` does not rewrite a view SharePoint merely reformatted."""
     return _canonical(found) == _canonical(wanted)
 
 
 def _canonical(caml: str) -> str:
     try:
-        root = ElementTree.fromstring(f"<Query>{caml}</Query>")
+        root = ElementTree.fromstring(f"<Query>{caml}</Query>")  # the parser turns \r\n into \n
     except ElementTree.ParseError:
         return caml
     for element in root.iter():
         element.text = (element.text or "").strip() or None
         element.tail = (element.tail or "").strip() or None
+    root[:] = sorted(root, key=lambda part: part.tag)
+    # C14N sorts attributes and writes every empty element as <X></X>.
     return ElementTree.canonicalize(ElementTree.tostring(root, encoding="unicode"))
 
 
 def load_views(schema: Schema, directory: Path = MANIFEST_DIR) -> ViewManifest:
     """Reads and checks views.json against the schema; raises SchemaInvalid naming the view and what."""
-    path = directory / VIEWS_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SchemaInvalid(f"cannot read {path}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
-        raise SchemaInvalid(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(raw, dict):
-        raise SchemaInvalid(f"{path} must hold a JSON object")
+    raw = read_manifest(directory / VIEWS_FILE)
     views = tuple(_view(schema, entry) for entry in _entries(raw, "views"))
     titles = [(v.list_key, v.title.lower()) for v in views]
     twice = sorted({title for key, title in titles if titles.count((key, title)) > 1})
@@ -232,9 +250,18 @@ def _names(the_list: ListSchema) -> set[str]:
     return {c.name for c in the_list.columns}
 
 
-def _condition(the_list: ListSchema, raw: Any, where: str) -> Condition:
+def _condition(the_list: ListSchema, raw: Any, where: str) -> Condition | Group:
     if not isinstance(raw, dict):
         raise SchemaInvalid(f"{where}: each “where” condition must be an object")
+    groups = [kind for kind in _GROUPS if kind in raw]
+    if groups:
+        kind = groups[0]
+        parts = raw[kind]
+        if len(raw) != 1 or not isinstance(parts, list) or len(parts) < 2:
+            raise SchemaInvalid(
+                f"{where}: “{kind}” stands alone in its object and lists at least two conditions"
+            )
+        return Group(kind, tuple(_condition(the_list, part, where) for part in parts))
     name = raw.get("column")
     try:
         column = the_list.column(str(name))

@@ -36,7 +36,8 @@ def add_commands(commands: Commands) -> dict[str, Handler]:
     )
     sub.add_parser(
         "standing",
-        help="bring each arrangement's standing columns (RAG, next update due, governance gaps) up to date",
+        help="bring each arrangement's standing columns (RAG, next update due, governance gaps, review date) "
+        "up to date",
     )
     handlers: dict[str, SubHandler] = {"check": _check, "provision": _provision, "standing": _standing}
     # The register adapter's half adds its commands (`outbox`) here, next to these.
@@ -96,10 +97,14 @@ def _provision(app: Application, args: argparse.Namespace) -> int:
     report = _provisioner(app).provision()
     for change in report.changes:
         print(f"done: {change}")
+    for note in report.notes:
+        print(f"note: {note}")
     _print_problems(report)
     if not report.ok:
         return EXIT_BAD_INPUT
-    if not report.changes:
+    if not report.changes and report.notes:
+        print("Nothing else to do: the site already has every list, library and column KCPF needs.")
+    elif not report.changes:
         print("Nothing to do: the site already has every list, library, column and view KCPF needs.")
     else:
         print(f"{plural(len(report.changes), 'change')} made; `kcpf sharepoint check` confirms the site.")

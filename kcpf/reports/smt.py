@@ -62,7 +62,7 @@ def smt_update(
         (
             f.arrangement
             for f in files
-            if f.arrangement.status in KEY_STATUSES and _ends_within(f.arrangement, today, horizon)
+            if f.arrangement.status in KEY_STATUSES and ends_within(f.arrangement, today, horizon)
         ),
         key=lambda a: (_next_date(a, today, horizon) or horizon, a.reference or ""),
     )
@@ -300,11 +300,16 @@ def _a_year_after(today: date) -> date:
         return today.replace(year=today.year + 1, day=28)
 
 
+def renewal_dates(a: Arrangement) -> tuple[date | None, date | None]:
+    """The dates that put an arrangement under "ending or due for re-procurement": its end date and the
+    published register's review date (SharePoint's view of the same name filters on both)."""
+    return a.end_date, a.source.review_date if a.source else None
+
+
 def _next_date(a: Arrangement, today: date, horizon: date) -> date | None:
-    review = a.source.review_date if a.source else None
-    dates = [d for d in (a.end_date, review) if d is not None and today <= d <= horizon]
+    dates = [d for d in renewal_dates(a) if d is not None and today <= d <= horizon]
     return min(dates, default=None)
 
 
-def _ends_within(a: Arrangement, today: date, horizon: date) -> bool:
+def ends_within(a: Arrangement, today: date, horizon: date) -> bool:
     return _next_date(a, today, horizon) is not None

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 
 from tests.fake_graph.store import FakeList, Graph, Reply
 
@@ -243,3 +244,18 @@ def _json(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _bad("Invalid JSON.")
     return data
+
+
+def as_sharepoint_stores(caml: str) -> str:
+    """Our CAML as SharePoint may give it back: \r\n and indentation between elements, attributes in another
+    order, empty elements written out, and Where before OrderBy and GroupBy."""
+
+    def write(element: ElementTree.Element, depth: int) -> str:
+        pad = "\r\n" + "  " * depth
+        attributes = "".join(f' {k}="{escape(v)}"' for k, v in reversed(element.attrib.items()))
+        inner = escape(element.text or "") + "".join(write(child, depth + 1) for child in element)
+        close = pad if len(element) else ""
+        return f"{pad}<{element.tag}{attributes}>{inner}{close}</{element.tag}>"
+
+    root = ElementTree.fromstring(f"<Query>{caml}</Query>")
+    return "".join(write(part, 0) for part in sorted(root, key=lambda p: -ord(p.tag[0])))
