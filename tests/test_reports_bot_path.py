@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from connectors.clock import LONDON
 from connectors.report_folder import report_routes
 from connectors.sqlite_register import SqliteRegister
 from kcpf.calendar import FinancialYear
@@ -108,3 +110,12 @@ def test_report_settings_are_checked(name: str, value: str, message: str) -> Non
 def test_link_lifetime_setting() -> None:
     assert Settings.from_env({}).report_link_hours == 24
     assert Settings.from_env({"KCPF_REPORT_LINK_HOURS": "72"}).report_link_hours == 72
+
+
+def test_a_report_link_lasts_its_hours_in_real_time_as_the_clocks_change(env: dict[str, str]) -> None:
+    with application(Settings.from_env(env)) as app:
+        clock = FixedClock(datetime(2026, 10, 24, 12, tzinfo=LONDON))  # BST; the clocks go back that night
+        app.framework.clock = clock
+        url = app.report_url("https://kcpf.example.gov.uk/", "kcpf-smt-update-2026-27-h1.docx")
+        expires = int(parse_qs(urlsplit(url).query)["expires"][0])
+        assert expires - clock.now().timestamp() == 24 * 3600  # not 25 hours of real time

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from connectors.clock import SystemClock
 from connectors.report_folder import ReportFolder, ReportLinks, link_secret
@@ -40,7 +40,9 @@ class Application:
 
     def report_url(self, base_url: str, name: str) -> str:
         """A signed link to a stored report, valid for KCPF_REPORT_LINK_HOURS from now (for the bot)."""
-        expires = self.framework.clock.now() + timedelta(hours=self.settings.report_link_hours)
+        # In UTC: hours added to a London time are wall-clock hours (one more or less as the clocks change).
+        now = self.framework.clock.now().astimezone(UTC)
+        expires = now + timedelta(hours=self.settings.report_link_hours)
         return self.report_links.url(base_url, name, expires)
 
     def report_link(self, base_url: str, produced: ProducedReport) -> str:
