@@ -149,7 +149,10 @@ async def test_the_register_lists_every_arrangement_with_labelled_filters(
     assert '<input type="search" id="q" name="q" value=""' in html
     assert '<button type="submit">Apply filters</button>' in html
     assert '<a href="/register" class="clear">Clear filters</a>' in html
-    assert '<p id="count" class="count" role="status">Showing 5 of 5 contracts and partnerships</p>' in html
+    assert (
+        '<p id="count" class="count" role="status" tabindex="-1">'
+        "Showing 5 of 5 contracts and partnerships</p>" in html
+    )
     assert '<a id="csv" href="/register.csv">Download these as CSV</a>' in html
     headers = re.findall(r'<th scope="col"[^>]*>(?:<a [^>]*>)?([^<]+)', html)
     assert headers == list(COLUMNS)
@@ -244,7 +247,10 @@ async def test_the_sorted_column_says_so_and_each_header_link_is_named_by_its_co
 async def test_nothing_matching_says_so_instead_of_an_empty_table(client: Client) -> None:
     html = await page(client, "/register?q=no+such+thing")
     assert '<table id="register"' not in html
-    assert '<p id="count" class="count" role="status">Showing 0 of 5 contracts and partnerships</p>' in html
+    assert (
+        '<p id="count" class="count" role="status" tabindex="-1">'
+        "Showing 0 of 5 contracts and partnerships</p>" in html
+    )
     assert "No contracts or partnerships match these filters." in html
 
 
@@ -918,5 +924,16 @@ async def test_the_history_names_what_changed_in_words(sample: Built) -> None:
         text = await page(client, "/register/KCP-0001")
         assert "Partner or supplier: (empty) →" in text
         assert "partner: (empty)" not in text
+    finally:
+        await client.close()
+
+
+async def test_a_keyboard_user_can_skip_the_filters_to_the_results(sample: Built) -> None:
+    client = await serve(sample.kcpf)
+    try:
+        text = await page(client, "/register")
+        assert '<a class="skip-link" href="#count">Skip to the results</a>' in text
+        assert '<p id="count" class="count" role="status" tabindex="-1">' in text
+        assert "Skip to the results" not in await page(client, "/register?council=nowhere", 400)
     finally:
         await client.close()
