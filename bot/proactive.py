@@ -433,7 +433,9 @@ class NoticeOutbox:
 
     async def _change(self, change: Callable[[list[Notice]], list[Notice]]) -> list[Notice]:
         async with self.turns.hold(NOTICES):
-            for _ in range(20):
+            for attempt in range(CHANGE_ATTEMPTS):
+                if attempt:  # another process changed it meanwhile: back off, jittered, so one of us wins
+                    await asyncio.sleep(random.uniform(0, min(0.25, 0.005 * 2**attempt)))
                 found = await self.storage.read([NOTICES], target_cls=SentEntry)
                 entry = found.get(NOTICES)
                 version = int(entry.data.get("version", 0)) if entry else 0
@@ -444,7 +446,12 @@ class NoticeOutbox:
                     return notices
                 if await self.storage.claim(NOTICES, written, unless=_changed_since(version)):
                     return notices
-            raise RuntimeError("the notices kept in the bot's state changed 20 times while being changed")
+            raise RuntimeError(
+                f"the notices kept in the bot's state changed {CHANGE_ATTEMPTS} times while being changed"
+            )
+
+
+CHANGE_ATTEMPTS = 20  # with backoff, about 3 s of contention at most before giving up
 
 
 def _changed_since(version: int) -> Callable[[MutableMapping[str, Any]], bool]:
