@@ -31,7 +31,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -407,25 +407,32 @@ class SharePointRegister:
             self._decoded_ops[op.write_id] = found
         return found
 
-    def _records(self, kind: type[T]) -> list[T]:
+    def _records(self, kind: type[T], references: Collection[str] | None = None) -> list[T]:
+        """The records of a kind (pending ones last), or only those of `references`."""
         key = mapping.record_list(kind)
-        records = [item.value for item in sorted(self._lists[key].items.values(), key=lambda i: i.number)]
+        items = [
+            item
+            for item in self._lists[key].items.values()
+            if references is None or getattr(item.value, "reference", None) in references
+        ]
+        records = [item.value for item in sorted(items, key=lambda i: i.number)]
         for write in self._pending:
             for n, op in enumerate(write.operations):
-                if op.list == key and n not in write.applied:
+                wanted = references is None or op.reference in references
+                if op.list == key and n not in write.applied and wanted:
                     records.append(self._decoded(op))
         return records
 
     def _by_reference(
-        self,
+        self, references: Collection[str] | None = None
     ) -> tuple[dict[str, list[GovernanceReview]], dict[str, list[MonitoringUpdate]]]:
-        """The governance reviews and monitoring updates (pending ones too) by reference: what an
-        arrangement's standing columns are worked out from. Call it holding the lock."""
+        """The governance reviews and monitoring updates (pending ones too) by reference, of `references`
+        or all: what an arrangement's standing columns are worked out from. Call it holding the lock."""
         reviews: dict[str, list[GovernanceReview]] = {}
-        for review in self._records(GovernanceReview):
+        for review in self._records(GovernanceReview, references):
             reviews.setdefault(review.reference, []).append(review)
         updates: dict[str, list[MonitoringUpdate]] = {}
-        for update in self._records(MonitoringUpdate):
+        for update in self._records(MonitoringUpdate, references):
             updates.setdefault(update.reference, []).append(update)
         return reviews, updates
 
@@ -462,8 +469,7 @@ class SharePointRegister:
     def _read_records(self, kind: type[T], reference: str | None) -> list[T]:
         self._fresh()
         with self._lock:
-            records = self._records(kind)
-        return [r for r in records if reference is None or getattr(r, "reference", None) == reference]
+            return self._records(kind, None if reference is None else (reference,))
 
     def assessments(self, reference: str | None = None) -> list[Assessment]:
         return self._read_records(Assessment, reference)
@@ -589,7 +595,7 @@ class SharePointRegister:
         record_ops: list[Operation] = []
         stored_all: list[Arrangement] = []
         # Every save writes the arrangement's item, so its standing columns follow each new record.
-        reviews, updates = self._by_reference()
+        reviews, updates = self._by_reference({a.reference for a, _ in items if a.reference})
         for arrangement, records in items:
             if arrangement.reference is None:
                 reference = format_reference(next_number)
